@@ -1,0 +1,44 @@
+# epollkit: the two commands a reader needs are `make lab` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=180 \
+          --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: lab test unit notebooks execute record bench lint venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+lab: $(STAMP)  ## open JupyterLab on the first notebook
+	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb
+
+test: $(STAMP) lint  ## every unit test and every notebook (nbval)
+	$(PY) -m pytest tests notebooks $(NBVAL)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests
+
+notebooks: $(STAMP)
+	$(PY) -m pytest notebooks $(NBVAL)
+
+execute: $(STAMP)  ## re-run every notebook in place, strip widget metadata
+	$(PY) -m epollkit.notebook execute notebooks/*.ipynb
+
+record: $(STAMP)  ## refresh the reference results under data/reference
+	$(PY) -m epollkit record --out data/reference
+
+bench: $(STAMP)  ## print the performance figures
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+lint: $(STAMP)
+	$(PY) -m ruff check epollkit tests benchmarks notebooks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-output
