@@ -251,3 +251,32 @@ class HerdLatencyResult(Record):
     params: dict | None = None
     kernel: str | None = None
     duration_s: float | None = None
+
+
+# ------------------------------------------------------------------------------------ from JSON
+
+_RECORDS = {
+    "accept": (AcceptResult, "per_worker", WorkerStats),
+    "read": (ReadResult, "per_reader", ReaderStats),
+    "multiplex": (MultiplexResult, None, None),
+    "herd-latency": (HerdLatencyResult, None, None),
+}
+
+
+def register_record(experiment: str, cls, rows_field: str | None = None, row_cls=None) -> None:
+    """Let ``from_dict`` rebuild records of an experiment defined elsewhere."""
+    _RECORDS[experiment] = (cls, rows_field, row_cls)
+
+
+def from_dict(data: dict):
+    """Rebuild a frozen record from its ``to_dict()`` form (e.g. a recorded result under data/)."""
+    try:
+        cls, rows_field, row_cls = _RECORDS[data["experiment"]]
+    except KeyError:
+        raise ValueError(f"unknown experiment {data.get('experiment')!r}; known: {', '.join(_RECORDS)}") \
+            from None
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {k: v for k, v in data.items() if k in names}
+    if rows_field and row_cls is not None:
+        kwargs[rows_field] = [row_cls(**r) for r in data.get(rows_field, [])]
+    return cls(**kwargs)
