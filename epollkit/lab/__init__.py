@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib
 
-# public name -> module that defines it (imported on first use)
+# public name -> module that defines it (imported on first use). A module must NOT be named like the
+# function it exports (lab/accept.py exporting accept()): importing the submodule would bind the
+# package attribute `accept` to the module and shadow the function. Hence the `_lab` suffixes.
 _EXPORTS = {
-    "accept": "accept",
-    "read": "read",
-    "multiplex": "multiplex",
+    "accept": "accept_lab",
+    "read": "read_lab",
+    "multiplex": "multiplex_lab",
     "herd_latency": "herd",
     "run_scenario": "scenario",
 }

@@ -144,9 +144,13 @@ class WorkerGroup:
         try:
             self._target(index, self)
         except BaseException as exc:  # reported to the main thread, which re-raises it
-            if not self.stop_flag.is_set():
-                self.errors.append(exc)
-                self.failed.set()
+            self.fail(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        """Record a worker's exception (ignored once stopping: teardown errors are expected)."""
+        if not self.stop_flag.is_set():
+            self.errors.append(exc)
+            self.failed.set()
 
     def mark_ready(self, index: int) -> None:
         self._ready[index] = True
