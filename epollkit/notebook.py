@@ -103,3 +103,39 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(_main(sys.argv[1:]))
+
+
+def accept_sweep(strategies, workers=(1, 2, 4, 8, 16), *, connections: int = 100, rate: float = 500.0):
+    """Run the live accept experiment for every (strategy, workers) pair -- or, without epoll, return
+    the recorded results for those pairs and say so."""
+    if live():
+        from .lab import accept
+
+        return [accept(s, n, connections, rate=rate) for s in strategies for n in workers]
+    found = [r for r in data.find("accept") if r.strategy in strategies and r.workers in workers]
+    print(f"NOT LIVE: {len(found)} recorded results, {data.describe('accept')}.")
+    return found
+
+
+def capability_report(caps: dict | None = None) -> str:
+    """Say, in sentences, what will and won't run on this machine."""
+    caps = caps or system.capabilities()
+    lines = []
+    if caps["epoll"]:
+        lines.append(f"Linux {caps['kernel']} with epoll: every live experiment can run here.")
+        if not caps["EPOLLEXCLUSIVE"]:
+            lines.append("EPOLLEXCLUSIVE is missing (Linux < 4.5?): its cells show recorded results.")
+    elif caps["epoll_hidden"]:
+        lines.append("EPOLLKIT_NO_EPOLL is set: live cells show recorded results; the model runs.")
+    else:
+        lines.append("No epoll on this system: live cells show recorded results from data/reference; "
+                     "the model (epollkit.sim) runs.")
+    if caps["cpus"] and caps["cpus"] < 2:
+        lines.append("One CPU: herd effects still show, but wake-ups cannot run in parallel.")
+    soft = caps["fd_soft_limit"]
+    if 0 <= soft < 2100:
+        lines.append(f"fd limit {soft}: notebook 01's 1024-waiter sweep may be cut short "
+                     "(raise it with `ulimit -n`).")
+    else:
+        lines.append(f"fd limit {soft}: enough for every sweep.")
+    return "\n".join(lines)

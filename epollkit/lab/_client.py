@@ -2,7 +2,7 @@
 process of its own (so the workers' GIL is never inside a measured interval).
 
 Protocol: print ``ready``; wait for ``go`` on stdin; connect ``COUNT`` times to ``HOST PORT``, paced at
-``RATE`` connections/s (0 = a burst), closing each connection right after ``connect()`` returns; print one
+at most ``RATE`` connections/s (0 = a burst), closing each connection right after ``connect()`` returns; print one
 JSON line ``{"connected", "errors", "first_error", "duration_s"}``.
 """
 
@@ -18,11 +18,15 @@ def connect_many(host: str, port: int, count: int, rate: float) -> dict:
     connected = errors = 0
     first_error = None
     t0 = time.perf_counter()
-    for i in range(count):
-        if rate > 0:
-            delay = t0 + i / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
+    interval = 1.0 / rate if rate > 0 else 0.0
+    next_at = t0
+    for _ in range(count):
+        # Paced: at least 1/rate between two connects, never catching up after a late wake-up
+        # (catching up would send a burst, and "one connection at a time" is what the rate is for).
+        delay = next_at - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        next_at = max(next_at, time.perf_counter()) + interval
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.connect((host, port))
