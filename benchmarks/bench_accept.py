@@ -35,7 +35,8 @@ def main() -> None:
     print(f"kernel {platform.release()}, Python {platform.python_version()}")
     print(f"import epollkit: {import_time() * 1000:.0f} ms (over a bare interpreter start)")
     print("\n4 workers x 1000 connections:")
-    print(f"{'strategy':20} {'burst wall s':>12} {'lost':>5} {'paced(400/s) wall s':>20} {'wakeups/conn':>13}")
+    print(f"{'strategy':20} {'burst wall s':>12} {'lost':>5} {'paced(400/s) wall s':>20} "
+          f"{'wakeups/conn':>13}")
     for s in strategies.CONTRACT_ACCEPT:
         t0 = time.perf_counter()
         rb = accept(s, 4, 1000, burst=True)
@@ -43,7 +44,8 @@ def main() -> None:
         t0 = time.perf_counter()
         rp = accept(s, 4, 1000)
         paced_wall = time.perf_counter() - t0
-        print(f"{s:20} {burst_wall:12.2f} {rb.lost:5d} {paced_wall:20.2f} {rp.kernel_wakeups_per_connection:13.2f}")
+        print(f"{s:20} {burst_wall:12.2f} {rb.lost:5d} {paced_wall:20.2f} "
+              f"{rp.kernel_wakeups_per_connection:13.2f}")
     print("\nhighest paced rate with lost == 0 (epoll-exclusive, 4 workers, 2000 connections):")
     for rate in (1000, 2000, 5000, 10000, 20000, 50000):
         r = accept("epoll-exclusive", 4, 2000, rate=rate)
