@@ -18,6 +18,7 @@ _EXPORTS = {
     "multiplex": "multiplex_lab",
     "herd_latency": "herd",
     "run_scenario": "scenario",
+    "serve": "serve_lab",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -228,9 +228,9 @@ class ClientProcess:
 
     def _readline(self, timeout: float) -> str:
         assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        r, _, _ = select.select([fd], [], [], max(0.0, timeout))
-        return self.proc.stdout.readline() if r else ""
+        poller = select.poll()  # not select(): the pipe's fd number may be 1024 or more
+        poller.register(self.proc.stdout.fileno(), select.POLLIN)
+        return self.proc.stdout.readline() if poller.poll(max(0.0, timeout) * 1000) else ""
 
     def _stderr(self) -> str:
         if self.proc.poll() is None or self.proc.stderr is None:

@@ -56,6 +56,8 @@ SUPPORTED = (
     "reuseport",
     "epoll-et-once",
     "epoll-exclusive-rotate",
+    "reuseport-cbpf-cpu",
+    "reuseport-cbpf-random",
 )
 
 
@@ -84,6 +86,12 @@ def validate(strategy, workers, connections, rate, deadline, rotate_every) -> st
     return strat
 
 
+def _check_trace(trace) -> None:
+    if trace is not None and not isinstance(trace, list):
+        raise ValueError(f"trace must be a list (filled with one tuple per accept() call) or None, "
+                         f"not {type(trace).__name__}")
+
+
 def accept(
     strategy: str = "epoll-exclusive",
     workers: int = 4,
@@ -94,6 +102,8 @@ def accept(
     deadline: float = DEFAULT_DEADLINE,
     rotate_every: int = 16,
     work: Callable[[int, int], None] | None = None,
+    trace: list | None = None,
+    client: dict | None = None,
 ) -> AcceptResult:
     """Run one accept experiment on this kernel and return its record.
 
@@ -105,8 +115,18 @@ def accept(
     rotate_every  ``epoll-exclusive-rotate``: re-add the listener every K accepts of a worker
     work          optional ``work(worker, n)`` called after the worker accepted the n-th connection
                   (per-connection work; an exception stops the run and is re-raised)
+    trace         optional list; every accept() call appends ``(worker, peer_port, t_call, t_return,
+                  t_done)`` (``time.monotonic()``; ``peer_port`` None for EAGAIN; ``t_done`` after
+                  ``work``). For ``blocking``, ``t_call`` is when the worker entered its wait.
+    client        optional other client: ``{"module": "epollkit.lab.x", "args": f}`` runs
+                  ``python -m module *f(port)`` (same ready/go/one-JSON-line protocol as ``_client``);
+                  its JSON result is stored back under ``client["result"]``
     """
     strat = validate(strategy, workers, connections, None if burst else rate, deadline, rotate_every)
+    _check_trace(trace)
+    if client is not None and not (isinstance(client, dict) and isinstance(client.get("module"), str)
+                                   and callable(client.get("args"))):
+        raise ValueError("client must be a dict {'module': str, 'args': callable(port) -> list} or None")
     require_linux(epoll=strat.wait == "epoll_wait",
                   flag="EPOLLEXCLUSIVE" if "EPOLLEXCLUSIVE" in strat.flags else None)
     per_worker_fds = 2 if strat.topology == "reuseport" else 1
@@ -114,6 +134,8 @@ def accept(
 
     run = _AcceptRun(strat, workers, connections, 0.0 if burst else float(rate), deadline,
                      rotate_every, work)
+    run.trace = trace
+    run.client_spec = client
     return run.execute()
 
 
@@ -135,6 +157,9 @@ class _AcceptRun:
         self.stats = [[0, 0, 0, 0] for _ in range(workers)]  # accepts, returns, eagain, epoll_ctl
         self.listeners: list[socket.socket] = []
         self.epolls: list = []
+        self.trace: list | None = None
+        self.client_spec: dict | None = None
+        self.client_result: dict | None = None
 
     # ------------------------------------------------------------------------- setup and teardown
 
@@ -161,6 +186,11 @@ class _AcceptRun:
                 # would poll() first (sock_call_ex), which is a different wait queue discipline.
                 sock.setblocking(s.wait == "accept")
                 self.listeners.append(sock)
+            if s.name.startswith("reuseport-cbpf-"):
+                from .reuseport_lab import attach_cbpf
+
+                # the group's program picks socks[A % n]; socks[] is in listen() order = worker index
+                attach_cbpf(self.listeners[0], s.name.rsplit("-", 1)[1], n_listeners)
 
             if s.wait == "epoll_wait":
                 n_epolls = 1 if s.topology == "shared" else self.workers
@@ -177,10 +207,11 @@ class _AcceptRun:
                     lsock = self.listeners[i if s.topology == "reuseport" else 0]
                     ep.register(lsock.fileno(), self.flags)
 
-            client = stack.enter_context(
-                ClientProcess("epollkit.lab._client",
-                              ["connect", HOST, port, self.connections, self.rate])
-            )
+            if self.client_spec is None:
+                module, args = "epollkit.lab._client", ["connect", HOST, port, self.connections, self.rate]
+            else:
+                module, args = self.client_spec["module"], list(self.client_spec["args"](port))
+            client = stack.enter_context(ClientProcess(module, args))
             client.wait_ready()
 
             group = WorkerGroup(self.workers, self._worker, name=f"accept-{s.name}")
@@ -195,6 +226,10 @@ class _AcceptRun:
             client.go()
             self._wait_done(client, t0)
             duration = time.monotonic() - t0
+            if self.client_spec is not None:
+                if self.client_result is None:  # all accepted before the client printed its line
+                    self.client_result = client.result(timeout=5.0)
+                self.client_spec["result"] = self.client_result
             if group.failed.is_set():
                 end = base  # a worker died: its counters are gone; the error is re-raised below
             else:
@@ -209,6 +244,8 @@ class _AcceptRun:
         params = {"rate": self.rate or None, "burst": self.rate == 0, "deadline": self.deadline}
         if s.name == "epoll-exclusive-rotate":
             params["rotate_every"] = self.rotate_every
+        if s.name.startswith("reuseport-cbpf-"):
+            params["cbpf"] = s.name.rsplit("-", 1)[1]
         if s.wait == "epoll_wait":
             params["epoll_ctl"] = sum(st[3] for st in self.stats)
         return summarize_accept(
@@ -232,11 +269,15 @@ class _AcceptRun:
             limit = t0 + self.deadline if grace_until is None else min(grace_until, t0 + self.deadline)
             if now >= limit:
                 return  # deadline: the record reports `lost`
-            ready, _, _ = select.select(watching, [], [], limit - now)
+            poller = select.poll()  # not select(): fd numbers may be 1024 or more here
+            for fd in watching:
+                poller.register(fd, select.POLLIN)
+            ready = [fd for fd, _ev in poller.poll((limit - now) * 1000)]
             if self.done_r in ready:
                 return
             if client_fd in ready:
-                client.result(timeout=1.0)  # the client finished; in-flight accepts get a grace
+                # the client finished; in-flight accepts get a grace
+                self.client_result = client.result(timeout=1.0)
                 watching = [self.done_r]
                 grace_until = time.monotonic() + 2.0
 
@@ -255,17 +296,24 @@ class _AcceptRun:
 
     def _accept_one(self, index: int, lsock: socket.socket) -> bool:
         st = self.stats[index]
+        t_call = time.monotonic()
         try:
-            fd, _addr = lsock._accept()
+            fd, addr = lsock._accept()
         except BlockingIOError:
             st[2] += 1
+            if self.trace is not None:
+                t = time.monotonic()
+                self.trace.append((index, None, t_call, t, t))
             return False
+        t_return = time.monotonic()
         os.close(fd)
         st[0] += 1
         self.order.append(index)
         n = len(self.order)
         if self.work is not None:
             self.work(index, n - 1)
+        if self.trace is not None:
+            self.trace.append((index, addr[1], t_call, t_return, time.monotonic()))
         if n == self.connections:
             os.write(self.done_w, b"d")
         return True
@@ -286,12 +334,14 @@ class _AcceptRun:
 
         if s.wait == "accept":
             while True:
+                t_call = time.monotonic()
                 try:
-                    fd, _addr = lsock._accept()  # a real blocking accept4(): wake-one, FIFO
+                    fd, addr = lsock._accept()  # a real blocking accept4(): wake-one, FIFO
                 except OSError:
                     if stop.is_set():
                         return
                     raise
+                t_return = time.monotonic()
                 os.close(fd)
                 st[0] += 1
                 st[1] += 1
@@ -299,6 +349,8 @@ class _AcceptRun:
                 n = len(self.order)
                 if self.work is not None:
                     self.work(index, n - 1)
+                if self.trace is not None:
+                    self.trace.append((index, addr[1], t_call, t_return, time.monotonic()))
                 if n == self.connections:
                     os.write(self.done_w, b"d")
 

@@ -1,0 +1,46 @@
+"""``epollkit herd-latency``: connect() latency against the number of waiters on one listener."""
+
+from __future__ import annotations
+
+from . import emit, int_list
+
+NAME = "herd-latency"
+HELP = ("N threads wait on one loopback listener; a client process times a non-blocking connect() "
+        "(Majkowski's experiment)")
+
+
+def add_arguments(p) -> None:
+    from ..lab.herd import DEFAULT_REPEATS, MAX_WAITERS, SUPPORTED
+
+    p.add_argument("--strategy", required=True, choices=list(SUPPORTED), metavar="S",
+                   help=f"one of: {', '.join(SUPPORTED)}")
+    p.add_argument("--waiters", type=int_list, default=None, metavar="LIST",
+                   help=f"comma-separated waiter counts, 0-{MAX_WAITERS} (default 0,16,64,256,512,1024)")
+    p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS,
+                   help=f"connects per waiter count, 1-1000 (default {DEFAULT_REPEATS})")
+    p.add_argument("--gap", type=float, default=None,
+                   help="seconds of quiet before each connect, 0-10 (default 0.02)")
+    p.add_argument("--deadline", type=float, default=60.0, help="seconds before giving up (default 60)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def table(r) -> str:
+    lines = [
+        f"herd-latency  strategy={r.strategy}  repeats={r.repeats}  kernel={r.kernel}  "
+        f"{r.duration_s:.2f} s  peak RSS {r.peak_rss_kib / 1024:.1f} MiB",
+        f"{'waiters':>7} {'median µs':>10} {'p90 µs':>10} {'min µs':>10} {'returns/connect':>16}",
+    ]
+    for p in r.points:
+        c = p["connect_us"]
+        lines.append(f"{p['waiters']:>7} {c['median']:>10.1f} {c['p90']:>10.1f} {c['min']:>10.1f} "
+                     f"{p['returns_per_connect']:>16.2f}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from ..lab.herd import DEFAULT_GAP, DEFAULT_WAITERS, herd_latency
+
+    r = herd_latency(args.strategy, args.waiters or DEFAULT_WAITERS, args.repeats, deadline=args.deadline,
+                     gap=DEFAULT_GAP if args.gap is None else args.gap)
+    emit(r, args, table(r))
+    return 0

@@ -1,0 +1,41 @@
+"""``epollkit multiplex``: the per-call cost of select, poll and epoll against the number of watched fds."""
+
+from __future__ import annotations
+
+from . import emit, int_list
+
+NAME = "multiplex"
+HELP = "time one select/poll/epoll call watching N idle fds plus one ready fd; show the FD_SETSIZE wall"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--fds", type=int_list, default=None, metavar="LIST",
+                   help="comma-separated idle fd counts, 1-100000 (default 1,10,100,300,1000,3000)")
+    p.add_argument("--apis", default="select,poll,epoll",
+                   help="comma-separated subset of select,poll,epoll (default all three)")
+    p.add_argument("--calls", type=int, default=None, help="timed calls per point, 5-100000 (default 201)")
+    p.add_argument("--deadline", type=float, default=60.0, help="seconds before giving up (default 60)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def table(r, wall=None) -> str:
+    lines = [f"multiplex  kernel={r.kernel}  {r.duration_s:.2f} s  (µs per call: median / p90 / min)",
+             f"{'api':>6} {'fds':>7} {'median':>10} {'p90':>10} {'min':>10}"]
+    for p in r.points:
+        u = p["us_per_call"]
+        lines.append(f"{p['api']:>6} {p['fds']:>7} {u['median']:>10.2f} {u['p90']:>10.2f} {u['min']:>10.2f}")
+    for note in r.notes or ():
+        lines.append(f"note: {note}")
+    if wall is not None:
+        lines.append(f"FD_SETSIZE wall, fd {wall.fd}: select -> {wall.select}; poll -> {wall.poll}; "
+                     f"epoll -> {wall.epoll}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from ..lab.multiplex_lab import DEFAULT_CALLS, DEFAULT_FDS, fd_setsize_wall, multiplex
+
+    apis = [a.strip() for a in args.apis.split(",") if a.strip()]
+    r = multiplex(args.fds or DEFAULT_FDS, apis, calls=args.calls or DEFAULT_CALLS, deadline=args.deadline)
+    emit(r, args, None if args.json else table(r, fd_setsize_wall()))
+    return 0
