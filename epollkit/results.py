@@ -21,6 +21,7 @@ from typing import Any
 # Keys that only some records carry: omitted from to_dict() when None.
 _OPTIONAL = frozenset(
     {"kernel", "duration_s", "schedules", "states", "outcomes", "witnesses", "params", "notes"}
+    | {"peak_rss_kib"}
 )
 
 
@@ -218,6 +219,95 @@ class ReadResult(Record):
     witnesses: dict | None = None
 
 
+def summarize_read(
+    *,
+    backend: str,
+    strategy: str,
+    messages: int,
+    message_size: int,
+    read_size: int,
+    deliveries: Sequence[tuple[int, int, int]],
+    per_reader: Sequence[ReaderStats],
+    bytes_sent: int | None = None,
+    params: dict | None = None,
+    kernel: str | None = None,
+    duration_s: float | None = None,
+    **extra,
+) -> ReadResult:
+    """Derive a ReadResult from what was sent and what the application's stream received (pure).
+
+    Shared by the lab (``epollkit.lab.read``) and the model (``epollkit.sim``): both describe every
+    delivered chunk by its place in the SENT byte stream, so neither needs to carry the bytes.
+
+    deliveries    ``(reader, offset, length)`` for every chunk appended to the application's stream,
+                  in the order it was appended ("delivered"). ``offset`` is where the chunk's first
+                  byte sits in the sent stream (0-based); ``length`` > 0. The lab recovers offsets from
+                  the numbered message contents; the model knows them exactly.
+    per_reader    one ReaderStats per reader (reads, bytes, returns, eagain, kernel_wakeups)
+    bytes_sent    defaults to ``messages * message_size``
+
+    Derived:
+    - ``bytes_delivered``: the sum of the lengths; ``lost_bytes`` = bytes_sent - bytes_delivered (0 when
+      nothing went missing; negative would mean bytes delivered twice).
+    - ``split_messages``: messages (``message_size``-byte slices of the sent stream) whose bytes were
+      read by more than one reader. A message lying inside one chunk cannot be split, so only chunks
+      that start or end strictly inside a message are examined.
+    - ``reordered``: deliveries whose offset lies BEHIND the offset of some earlier delivery (a chunk
+      that arrived after a chunk that comes later in the stream).
+    - ``in_order``: the delivered stream equals the sent one: every chunk starts exactly where the
+      previous one ended, and nothing is missing.
+    """
+    if message_size < 1:
+        raise ValueError(f"message_size must be >= 1, not {message_size!r}")
+    sent = messages * message_size if bytes_sent is None else bytes_sent
+    delivered = 0
+    reordered = 0
+    contiguous = True
+    expect = 0
+    furthest = -1
+    pieces: dict[int, set[int]] = {}
+    for reader, offset, length in deliveries:
+        if length <= 0:
+            raise ValueError(f"a delivered chunk must have length > 0, not {length!r}")
+        delivered += length
+        if offset < furthest:
+            reordered += 1
+        furthest = max(furthest, offset)
+        if offset != expect:
+            contiguous = False
+        expect = offset + length
+        end = offset + length
+        if offset % message_size:  # starts strictly inside a message
+            pieces.setdefault(offset // message_size, set()).add(reader)
+        if end % message_size:  # ends strictly inside a message
+            pieces.setdefault((end - 1) // message_size, set()).add(reader)
+    split = sum(1 for readers in pieces.values() if len(readers) > 1)
+    lost = sent - delivered
+    return ReadResult(
+        experiment="read",
+        backend=backend,
+        strategy=strategy,
+        readers=len(per_reader),
+        messages=messages,
+        message_size=message_size,
+        read_size=read_size,
+        bytes_sent=sent,
+        bytes_delivered=delivered,
+        lost_bytes=lost,
+        split_messages=split,
+        reordered=reordered,
+        in_order=bool(contiguous and lost == 0),
+        returns=sum(r.returns for r in per_reader),
+        eagain=sum(r.eagain for r in per_reader),
+        kernel_wakeups=sum(r.kernel_wakeups for r in per_reader),
+        per_reader=list(per_reader),
+        params=params,
+        kernel=kernel,
+        duration_s=None if duration_s is None else round(duration_s, 4),
+        **extra,
+    )
+
+
 # -------------------------------------------------------------------------------- sweeps (lab only)
 
 
@@ -234,6 +324,7 @@ class MultiplexResult(Record):
     params: dict | None = None
     kernel: str | None = None
     duration_s: float | None = None
+    notes: list[str] | None = None  # e.g. select points skipped at the FD_SETSIZE wall
 
 
 @dataclass(frozen=True)
@@ -251,6 +342,8 @@ class HerdLatencyResult(Record):
     params: dict | None = None
     kernel: str | None = None
     duration_s: float | None = None
+    peak_rss_kib: int | None = None  # largest resident set (VmRSS) seen with all waiters blocked
+    notes: list[str] | None = None
 
 
 # ------------------------------------------------------------------------------------ from JSON
@@ -280,3 +373,184 @@ def from_dict(data: dict):
     if rows_field and row_cls is not None:
         kwargs[rows_field] = [row_cls(**r) for r in data.get(rows_field, [])]
     return cls(**kwargs)
+
+
+# ------------------------------------------------------------------------- serve (queueing, lab only)
+
+
+@dataclass(frozen=True)
+class ServeResult(Record):
+    """One queueing run: ``workers`` threads serve requests arriving on ``connections`` sockets.
+
+    strategy        ``"shared"`` (one epoll set, ``EPOLLONESHOT``: one queue for all workers) or
+                    ``"sharded"`` (each worker owns a fixed share of the connections: a queue each)
+    utilization     the target rho = arrival rate / (workers / mean service time)
+    arrival_rate    achieved requests per second
+    service_ms      mean service time (a sleep); ``cv`` its coefficient of variation (1 = exponential)
+    latency_ms      response time (arrival -> service done): ``{"mean", "p50", "p90", "p99", "max"}``
+    wait_ms         arrival -> a worker starts the service: the same keys
+    model           the formula's prediction for the same rates (M/M/c or c x M/M/1): ``{"name",
+                    "mean", "p50", "p90", "p99"}`` in ms (percentiles None unless cv = 1)
+    per_worker      ``{"worker", "served", "busy_s"}`` rows
+    """
+
+    _rows_field = "per_worker"
+
+    experiment: str
+    backend: str
+    strategy: str
+    workers: int
+    connections: int
+    requests: int
+    completed: int
+    service_ms: float
+    cv: float
+    utilization: float
+    arrival_rate: float
+    latency_ms: dict
+    wait_ms: dict
+    per_worker: list[dict]
+    model: dict | None = None
+    params: dict | None = None
+    kernel: str | None = None
+    duration_s: float | None = None
+
+
+_RECORDS["serve"] = (ServeResult, None, None)
+
+
+# ------------------------------------------------------------ SO_REUSEPORT and accept latency (lab only)
+
+
+@dataclass(frozen=True)
+class ReuseportCloseResult(Record):
+    """The reset-on-close defect: ``queued`` connections wait in a reuseport group of ``listeners``;
+    listener ``closed_listener`` closes.
+
+    per_listener     accept-queue length of each listener just before the close
+    on_closed        connections queued on the listener that closed
+    reset            client connections that then saw ``ECONNRESET``
+    accepted         connections the other listeners still accepted
+    lost             queued - reset - accepted (connections neither reset nor accepted; should be 0)
+    tcp_migrate_req  ``net.ipv4.tcp_migrate_req`` as read (1: queued connections migrate; None: < 5.14)
+    """
+
+    experiment: str
+    backend: str
+    listeners: int
+    queued: int
+    closed_listener: int
+    per_listener: list[int]
+    on_closed: int
+    reset: int
+    accepted: int
+    lost: int
+    tcp_migrate_req: int | None = None
+    kernel: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ReuseportDistributionResult(Record):
+    """How a reuseport group spread ``connections`` over ``listeners``, ``runs`` times.
+
+    steer            ``"hash"`` (the kernel's 4-tuple hash), ``"cpu"`` or ``"random"`` (a CBPF program)
+    counts           per run, connections per listener
+    max_share        per run, the largest listener's share
+    balls_into_bins_mean_max_share   the mean largest share of uniformly random throws, same numbers
+    client_cpus      CPUs the connecting thread was seen on
+    """
+
+    experiment: str
+    backend: str
+    listeners: int
+    connections: int
+    runs: int
+    steer: str
+    counts: list[list[int]]
+    max_share: list[float]
+    mean_max_share: float
+    balls_into_bins_mean_max_share: float
+    client_cpus: list[int]
+    kernel: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class IncomingCpuResult(Record):
+    """``SO_INCOMING_CPU`` on the listeners of a reuseport group.
+
+    listener_cpu   the CPU set on listener i (when the option is set)
+    rows           ``{"incoming_cpu_set", "client_cpu", "ran_on", "per_listener"}``: connections each
+                   listener received from a client thread pinned to ``client_cpu``
+    """
+
+    _rows_field = "rows"
+
+    experiment: str
+    backend: str
+    listeners: int
+    connections: int
+    cpus: list[int]
+    listener_cpu: list[int]
+    rows: list[dict]
+    kernel: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class AcceptLatencyResult(Record):
+    """Connect-to-accept latency at one load: Poisson connects, exponential per-connection work (a sleep).
+
+    utilization       target rho = rate / (workers / service_ms)
+    arrival_rate      achieved connects per second
+    service_ms        nominal mean work per connection; ``service_ms_measured`` the measured mean
+                      (accept returned -> work done, so it includes the sleep's overshoot)
+    wait_ms           connect() called -> accept() returned in a worker: ``{"mean","p50","p90","p99","max"}``
+    latency_ms        connect() called -> the worker finished that connection's work: the same keys
+    model             the formulas at the measured rates, in ms: ``{"mmc": {...}, "per_worker": {...}}``
+                      each ``{"mean_wait", "mean_response", "p50", "p90", "p99"}`` (response percentiles)
+    per_worker        ``{"worker", "accepts"}``
+    """
+
+    _rows_field = "per_worker"
+
+    experiment: str
+    backend: str
+    strategy: str
+    workers: int
+    connections: int
+    accepted: int
+    lost: int
+    utilization: float
+    arrival_rate: float
+    service_ms: float
+    service_ms_measured: float
+    wait_ms: dict
+    latency_ms: dict
+    max_share: float
+    per_worker: list[dict]
+    model: dict | None = None
+    params: dict | None = None
+    kernel: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class EpollRefusalResult(Record):
+    """What ``epoll_ctl()`` said to each flag combination: ``cases`` of ``{"case", "call", "errno"}``
+    (``errno`` an errno name such as ``"EINVAL"``, or ``"ok"``)."""
+
+    _rows_field = "cases"
+
+    experiment: str
+    backend: str
+    cases: list[dict]
+    kernel: str | None = None
+
+
+register_record("epoll-refusals", EpollRefusalResult)
+register_record("reuseport-close", ReuseportCloseResult)
+register_record("reuseport-distribution", ReuseportDistributionResult)
+register_record("reuseport-incoming-cpu", IncomingCpuResult)
+register_record("accept-latency", AcceptLatencyResult)

@@ -49,3 +49,216 @@ def accept_explorer(strategy: str = "epoll-lt", workers: int = 4, connections: i
     box = w.VBox([w.HBox([strat, button]), w.HBox([nworkers, nconn]), out])
     display(box)
     return box
+
+
+def read_race_explorer(strategy: str = "lt", readers: int = 2, think_us: int = 0,
+                       message_size: int = 64, messages: int = 20_000):
+    """Pick a read strategy, readers, think time and message size, press Run: the live read
+    experiment's split/reorder counts (or, without epoll, the nearest recorded result)."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    from . import data
+    from .lab.read_lab import SUPPORTED
+    from .notebook import live
+
+    strat = w.Dropdown(options=list(SUPPORTED), value=strategy, description="strategy")
+    nreaders = w.IntSlider(value=readers, min=1, max=8, description="readers", continuous_update=False)
+    think = w.IntSlider(value=think_us, min=0, max=2000, step=50, description="think us",
+                        continuous_update=False)
+    msize = w.Dropdown(options=[16, 64, 100, 1000, 4096], value=message_size, description="msg bytes")
+    button = w.Button(description="Run", button_style="primary", icon="play")
+    out = w.Output()
+
+    def run(_=None):
+        out.clear_output(wait=True)
+        with out:
+            if live():
+                from .lab import read
+
+                r = read(strat.value, nreaders.value, messages, message_size=msize.value,
+                         think_us=think.value)
+                note = f"live, Linux {r.kernel}"
+            else:
+                rs = data.find("read", strategy=strat.value) or data.find("read")
+                r = min(rs, key=lambda x: (abs(x.readers - nreaders.value),
+                                           abs((x.params or {}).get("think_us", 0) - think.value),
+                                           abs(x.message_size - msize.value)))
+                note = f"NOT LIVE: nearest recorded run, {data.describe('read')}"
+            p = r.params or {}
+            print(f"{r.strategy}, {r.readers} readers, {r.messages} x {r.message_size} B, think "
+                  f"{p.get('think_us', 0):g} us ({note})\n"
+                  f"  lost bytes {r.lost_bytes}; split messages {r.split_messages}; reordered deliveries "
+                  f"{r.reordered} of {p.get('chunks')}; stream in order: {r.in_order}\n"
+                  f"  {p.get('messages_per_s', 0):,.0f} messages/s; wake-ups {r.kernel_wakeups}, "
+                  f"EAGAIN {r.eagain}, epoll_ctl re-arms {p.get('epoll_ctl', 0)}")
+
+    button.on_click(run)
+    box = w.VBox([w.HBox([strat, msize, button]), w.HBox([nreaders, think]), out])
+    display(box)
+    return box
+
+
+def queue_explorer(workers: int = 4, utilization: float = 0.8, cv: float = 1.0, requests: int = 1500,
+                   service_ms: float = 2.0):
+    """Sliders for workers N, load and service-time spread (cv): Run serves the same requests from one
+    shared ONESHOT epoll set and from per-worker shares, and plots the latency percentiles beside the
+    formulas. Without epoll it shows the formulas only."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from . import queueing
+    from .notebook import live
+
+    nworkers = w.IntSlider(value=workers, min=1, max=16, description="workers N", continuous_update=False)
+    load = w.FloatSlider(value=utilization, min=0.1, max=0.95, step=0.05, description="load rho",
+                         continuous_update=False)
+    spread = w.FloatSlider(value=cv, min=0.0, max=3.0, step=0.25, description="service cv",
+                           continuous_update=False)
+    button = w.Button(description="Run", button_style="primary", icon="play")
+    out = w.Output()
+
+    def run(_=None):
+        out.clear_output(wait=True)
+        with out:
+            n, u, c = nworkers.value, load.value, spread.value
+            cmp = queueing.compare(u, n, service_ms, cv=c)
+            rows = {}
+            if live():
+                from .lab.serve_lab import serve
+
+                for s in ("shared", "sharded"):
+                    r = serve(s, n, u, requests=requests, service_ms=service_ms, cv=c)
+                    rows[s] = r.latency_ms
+                print(f"live, Linux {r.kernel}: {requests} requests, mean service {service_ms} ms, cv {c}")
+            else:
+                print("NOT LIVE (no epoll here): formulas only")
+            fig, ax = plt.subplots(figsize=(7, 3))
+            keys = ["mean", "p50", "p90", "p99"]
+            for k, s in enumerate(("shared", "sharded")):
+                form = [cmp[s]["mean_response"]] + [cmp[s].get(f"response_p{q}") for q in (50, 90, 99)]
+                xs = [i + (k - 0.5) * 0.4 for i in range(4)]
+                if s in rows:
+                    ax.bar(xs, [rows[s][q] for q in keys], 0.4, color=plots_color(s), label=f"{s}, measured")
+                ax.plot(xs, [f if f is not None else float("nan") for f in form], "k_", markersize=18,
+                        label="formula" if k == 0 else None)
+                print(f"  {s:8} formula ({cmp[s]['name']}): mean {cmp[s]['mean_response']:.2f} ms"
+                      + (f"; measured mean {rows[s]['mean']:.2f}, p99 {rows[s]['p99']:.2f} ms" if s in rows
+                         else ""))
+            ax.set_xticks(range(4))
+            ax.set_xticklabels(keys)
+            ax.set_ylabel("response time (ms)")
+            ax.set_title(f"{n} workers at load {u:.2f}, cv {c:g}", fontsize="medium")
+            ax.legend(fontsize="small")
+            plt.show()
+            plt.close(fig)
+
+    button.on_click(run)
+    box = w.VBox([w.HBox([nworkers, button]), w.HBox([load, spread]), out])
+    display(box)
+    return box
+
+
+def plots_color(name: str):
+    from .plots import color
+
+    return color(name)
+
+
+# ------------------------------------------------------------ accept fixes and SO_REUSEPORT (04, 05)
+
+
+def wake_order_explorer(strategy: str = "epoll-exclusive", workers: int = 4, connections: int = 60,
+                        work_ms: float = 0.0, rate: float = 400.0):
+    """Pick a strategy, workers, per-connection work (a sleep) and the connection rate; Run shows which
+    worker accepted each connection and each worker's share (live; without epoll, the recorded order
+    of the same strategy)."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from . import data, plots
+    from .notebook import live
+
+    names = ["blocking", "epoll-lt", "epoll-et", "epoll-oneshot", "epoll-exclusive",
+             "epoll-exclusive-rotate", "reuseport", "reuseport-cbpf-random"]
+    strat = w.Dropdown(options=names, value=strategy, description="strategy")
+    nworkers = w.IntSlider(value=workers, min=2, max=8, description="workers", continuous_update=False)
+    nconn = w.IntSlider(value=connections, min=10, max=200, step=10, description="connections",
+                        continuous_update=False)
+    work = w.FloatSlider(value=work_ms, min=0.0, max=20.0, step=0.5, description="work ms",
+                         continuous_update=False)
+    pace = w.FloatLogSlider(value=rate, base=10, min=1.5, max=3.7, description="conn/s",
+                            continuous_update=False)
+    button = w.Button(description="Run", button_style="primary", icon="play")
+    out = w.Output()
+
+    def run(_=None):
+        out.clear_output(wait=True)
+        with out:
+            if live():
+                from .lab.fixes_lab import work_sweep
+
+                (r,) = work_sweep(strat.value, (work.value,), workers=nworkers.value,
+                                  connections=nconn.value, rate=pace.value)
+                note = f"live, Linux {r.kernel}"
+            else:
+                rs = data.find("accept_fixes", strategy=strat.value) or data.find("accept_fixes")
+                r = rs[0]
+                note = f"NOT LIVE: recorded, {data.describe('accept_fixes')}"
+            print(f"{r.strategy}: {r.workers} workers, {r.connections} connections, "
+                  f"work {(r.params or {}).get('work_ms', 0)} ms ({note}); busiest worker {r.max_share:.0%}")
+            fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 2.6), gridspec_kw={"width_ratios": [3, 1]})
+            plots.accept_order_strip([r], a1, title="who accepted each connection")
+            plots.per_worker_accepts(r, a2, title="per worker")
+            fig.tight_layout()
+            plt.show()
+            plt.close(fig)
+
+    button.on_click(run)
+    box = w.VBox([w.HBox([strat, button]), w.HBox([nworkers, nconn]), w.HBox([work, pace]), out])
+    display(box)
+    return box
+
+
+def reuseport_explorer(listeners: int = 2, queued: int = 50):
+    """Sliders for listeners and queued connections: Run closes listener 0 of a fresh reuseport group
+    and shows what was queued where and how many connections the client saw reset (live only; without
+    epoll the recorded run)."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from . import data, plots
+    from .notebook import live
+
+    nlisteners = w.IntSlider(value=listeners, min=2, max=8, description="listeners", continuous_update=False)
+    nqueued = w.IntSlider(value=queued, min=10, max=500, step=10, description="queued",
+                          continuous_update=False)
+    button = w.Button(description="Run", button_style="primary", icon="play")
+    out = w.Output()
+
+    def run(_=None):
+        out.clear_output(wait=True)
+        with out:
+            if live():
+                from .lab.reuseport_lab import reuseport_close
+
+                r = reuseport_close(nlisteners.value, nqueued.value)
+                note = f"live, Linux {r.kernel}"
+            else:
+                r = data.find("reuseport", experiment="reuseport-close")[0]
+                note = f"NOT LIVE: recorded, {data.describe('reuseport')}"
+            print(f"{r.queued} queued on {r.listeners} listeners ({note}): listener {r.closed_listener} "
+                  f"held {r.on_closed}; closing it reset {r.reset}, the others accepted {r.accepted}, "
+                  f"lost {r.lost}")
+            fig, ax = plt.subplots(figsize=(6, 2.8))
+            plots.reuseport_close(r, ax)
+            plt.show()
+            plt.close(fig)
+
+    button.on_click(run)
+    box = w.VBox([w.HBox([nlisteners, nqueued, button]), out])
+    display(box)
+    return box
