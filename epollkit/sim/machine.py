@@ -1,0 +1,154 @@
+"""The machine: who may move next, what a move does, and when a run is over.
+
+A *move* is an actor name: ``"Kernel"`` (the next kernel event: a connection or bytes arrive and the
+source's wake-up walk runs) or ``"Thread A"``, ``"Thread B"``, ... (one step of that thread). A kernel
+event whose target the kernel picks (the ``reuseport-cbpf-*`` variants) offers one move per choice,
+``"Kernel/l1"``. Which moves are enabled depends on the scenario's ``order``:
+
+- ``threads-block-first``: a kernel event only when every thread is asleep or done;
+- ``kernel-first``: every kernel event before any thread moves;
+- ``free``: any interleaving;
+- ``block-once`` (strategies): the first kernel event waits until every thread has gone to sleep,
+  after that any interleaving -- the lab's workers block, then the client connects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import properties, rules
+from .state import State, ThreadState, World
+from .threads import thread_step
+
+KERNEL = "Kernel"
+ORDERS = ("threads-block-first", "kernel-first", "free")
+
+
+def actor_name(thread: str) -> str:
+    return f"Thread {thread}"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything a run needs: the world, the initial state, the programs, the kernel events."""
+
+    name: str
+    world: World
+    initial: State
+    programs: dict  # thread name -> program
+    events: tuple  # ("connect", listener) | ("write", stream, n) | ("connect-any", (listeners), how)
+    order: str = "threads-block-first"
+    kind: str = "scenario"  # "scenario" | "accept" | "read"
+    meta: Any = None  # the scenario or strategy parameters this setup came from
+
+
+class Machine:
+    def __init__(self, setup: Setup):
+        self.setup = setup
+        self.world = setup.world
+        self.events = setup.events
+        self.order = setup.order
+        self.programs = setup.programs
+        self.thread_names = tuple(setup.programs)
+        self.actor_of = {actor_name(n): n for n in self.thread_names}
+
+    # ----------------------------------------------------------------------------------- moves
+
+    def _kernel_moves(self, st: State) -> list:
+        ev = self.events[st.kpc]
+        if ev[0] == "connect-any":
+            return [f"{KERNEL}/{lst}" for lst in ev[1]]
+        return [KERNEL]
+
+    def enabled(self, st: State) -> list:
+        """The moves allowed now, threads first (A, B, ...), then the kernel."""
+        movable = [actor_name(n) for n, t in st.threads.items()
+                   if t.state is ThreadState.RUNNING or t.state is ThreadState.WOKEN]
+        if st.kpc >= len(self.events):
+            return movable
+        if self.order == "kernel-first":
+            return self._kernel_moves(st)
+        if self.order == "threads-block-first" and movable:
+            return movable
+        if self.order == "block-once" and not st.started:
+            return movable
+        return movable + self._kernel_moves(st)
+
+    def why_not(self, st: State, move: str) -> str:
+        """One sentence: why ``move`` is not enabled now."""
+        if move.startswith(KERNEL):
+            if st.kpc >= len(self.events):
+                return "the kernel has no events left"
+            if move not in self._kernel_moves(st):
+                choices = ", ".join(self._kernel_moves(st))
+                return f"{move} is not a choice of the next kernel event ({choices})"
+            waiting = [n for n, t in st.threads.items()
+                       if not (t.state.asleep or t.state is ThreadState.DONE)]
+            if self.order == "block-once":
+                return "the kernel waits until every thread has gone to sleep once"
+            return (f"order {self.order}: the kernel waits until every thread is asleep or done "
+                    f"(Thread {', '.join(waiting)} is not)")
+        name = self.actor_of.get(move)
+        if name is None:
+            valid = ", ".join([KERNEL, *self.actor_of])
+            return f"unknown actor {move!r}; valid: {valid}"
+        t = st.threads[name]
+        if t.state.asleep:
+            return f"{move} is {t.state.value}: only a wake-up can move it"
+        if t.state is ThreadState.DONE:
+            return f"{move} is done"
+        return f"order {self.order}: threads wait until every kernel event has happened"
+
+    def normalize(self, move: str) -> str:
+        """Accept ``"A"`` for ``"Thread A"`` and ``"K"`` for ``"Kernel"``."""
+        if move in ("K", "kernel"):
+            return KERNEL
+        if move in self.thread_names:
+            return actor_name(move)
+        return move
+
+    def apply(self, st: State, move: str, log: list | None = None) -> State:
+        """The state after ``move`` (a new State; ``st`` is unchanged). The caller checks enabled."""
+        s = st.copy()
+        if move.startswith(KERNEL):
+            ev = self.events[s.kpc]
+            s.kpc += 1
+            s.epoch = frozenset()
+            if ev[0] == "connect":
+                rules.connection_arrives(s, ev[1], log)
+            elif ev[0] == "write":
+                rules.bytes_arrive(s, ev[1], ev[2], log)
+            elif ev[0] == "connect-any":
+                target = move.split("/", 1)[1]
+                if log is not None:
+                    log.append(f"the reuseport program picks {target} ({ev[2]})")
+                rules.connection_arrives(s, target, log)
+        else:
+            name = self.actor_of[move]
+            thread_step(self.world, s, name, self.programs[name], log)
+        if not s.started and all(t.state.asleep or t.state is ThreadState.DONE for t in s.threads.values()):
+            s.started = True
+        if self.is_terminal(s):
+            extra = properties.terminal(self, s)
+            if extra - s.props:
+                s.props = s.props | extra
+        return s
+
+    def is_terminal(self, st: State) -> bool:
+        if st.kpc < len(self.events):
+            return False
+        return not any(t.state is ThreadState.RUNNING or t.state is ThreadState.WOKEN
+                       for t in st.threads.values())
+
+    # --------------------------------------------------------------------------------- outcome
+
+    def outcome(self, st: State):
+        """A hashable summary of a terminal state (what the conformance suite compares)."""
+        if self.setup.kind == "scenario":
+            out = []
+            for n, t in st.threads.items():
+                res = t.results + (("blocked",) if t.state.asleep else ())
+                out.append((n, res))
+            return tuple(out)
+        return properties.metrics_key(self, st)

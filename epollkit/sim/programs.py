@@ -1,0 +1,320 @@
+"""The strategies of ``epollkit/strategies.py`` as thread programs, and ``accept()`` / ``read()``.
+
+Each worker is a loop (its local state is ``(phase, count)``): wait (``epoll_wait``, ``select``/``poll``
+or a blocking ``accept``), then ``accept()``/``read()`` once or until ``EAGAIN``, then -- for ONESHOT --
+``EPOLL_CTL_MOD`` to re-arm. Read workers hand each chunk on ("deliver") as a step of its own, so
+another reader can deliver in between: that is where reordering comes from.
+
+``accept()`` and ``read()`` take the lab's parameters and return the lab's records
+(``AcceptResult`` / ``ReadResult``, ``backend="sim"``). One run: the canonical schedule (``seed=None``:
+threads in name order move before the kernel; every kernel event finds all workers asleep) or a
+seeded random interleaving. ``explore=True`` adds ``schedules``, ``states``, ``outcomes`` (every distinct
+final outcome with its metrics and ``count``, the number of schedules ending in it) and ``witnesses``
+(the shortest trace showing each property).
+"""
+
+from __future__ import annotations
+
+import platform
+import string
+
+from .. import strategies as vocab
+from ..results import ReaderStats, WorkerStats, summarize_accept, summarize_read
+from . import rules
+from .explore import DEFAULT_BUDGET, explore
+from .machine import Setup
+from .scenario import kernel_generation
+from .state import Epoll, State, Thread, ThreadState, World
+from .threads import Accept, Ctl, Deliver, EpollWait, Poll, Read
+from .trace import run
+
+MAX_WORKERS = 8
+MAX_EVENTS = 64
+NAMES = string.ascii_uppercase
+
+
+class AcceptLoop:
+    """An accept worker of strategy ``s`` (see ``strategies.Strategy``)."""
+
+    records = False
+
+    def __init__(self, s: vocab.Strategy, epoll: str | None, listener: str, rotate: int):
+        self.s, self.ep, self.l, self.rotate = s, epoll, listener, rotate
+        self.flags = frozenset(s.flags)
+
+    def start(self) -> tuple:
+        return ("wait", 0)
+
+    def call(self, local):
+        phase = local[0]
+        if phase == "wait":
+            if self.s.wait == "accept":
+                return Accept(self.l, blocking=True)
+            if self.s.wait in ("select", "poll"):
+                return Poll(self.l, self.s.wait)
+            return EpollWait(self.ep, 1, -1)
+        if phase == "accept":
+            return Accept(self.l, blocking=False)
+        if phase == "rearm":
+            return Ctl("mod", self.ep, self.l, self.flags)  # ep_modify(): re-arm the ONESHOT item
+        if phase == "del":
+            return Ctl("del", self.ep, self.l)
+        if phase == "add":
+            return Ctl("add", self.ep, self.l, self.flags)  # back at the tail of the exclusive list
+        raise ValueError(phase)
+
+    def after(self, local, call, result):
+        phase, count = local
+        if phase == "wait":
+            return ("wait", count) if self.s.wait == "accept" else ("accept", count)
+        if phase == "accept":
+            if result == "ok":
+                count += 1
+                if self.s.drain:
+                    return ("accept", count)
+            if self.s.rearm:
+                return ("rearm", count)
+            if self.s.name == "epoll-exclusive-rotate" and count >= self.rotate:
+                return ("del", 0)
+            return ("wait", count)
+        if phase == "del":
+            return ("add", 0)
+        return ("wait", count)
+
+
+class ReadLoop:
+    """A read worker of strategy ``s``: read ``read_size`` bytes once or until EAGAIN, deliver."""
+
+    records = False
+
+    def __init__(self, s: vocab.Strategy, epoll: str, stream: str, read_size: int):
+        self.s, self.ep, self.fd, self.n = s, epoll, stream, read_size
+        self.flags = frozenset(s.flags)
+        self.collect = s.rearm  # ONESHOT readers hand the data on once, after the drain
+
+    def start(self) -> tuple:
+        return ("wait", "")
+
+    def call(self, local):
+        phase = local[0]
+        if phase == "wait":
+            return EpollWait(self.ep, 1, -1)
+        if phase == "read":
+            return Read(self.fd, self.n)
+        if phase == "deliver":
+            return Deliver()
+        if phase == "rearm":
+            return Ctl("mod", self.ep, self.fd, self.flags)
+        raise ValueError(phase)
+
+    def after(self, local, call, result):
+        phase, nxt = local
+        s = self.s
+        if phase == "wait":
+            return ("read", "")
+        if phase == "read":
+            if result == "EAGAIN":
+                if s.name == "oneshot":
+                    return ("deliver", "rearm")  # hand on, then re-arm
+                if s.name == "oneshot-early-rearm":
+                    return ("rearm", "deliver")  # WRONG on purpose: re-arm first
+                return ("wait", "")
+            if self.collect:
+                return ("read", "")
+            return ("deliver", "read" if s.drain else "wait")
+        if phase == "deliver":
+            return (nxt or "wait", "")
+        if phase == "rearm":
+            return (nxt or "wait", "")
+        raise ValueError(phase)
+
+
+def _fmix32(k: int) -> int:
+    """MurmurHash3's finalizer: a stand-in for ``inet_ehashfn()`` of a connection's 4-tuple."""
+    h = k & 0xFFFFFFFF
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    h ^= h >> 16
+    return h
+
+
+def reuseport_pick(conn: int, listeners: int) -> int:
+    """``reuseport_select_sock()``: ``reciprocal_scale(hash, n)`` picks a listener by the hash."""
+    return (_fmix32(conn) * listeners) >> 32
+
+
+def _check(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer in {lo}..{hi}, not {value!r}")
+    return value
+
+
+def _release(kernel):
+    return platform.release() if kernel is None else kernel
+
+
+def accept_setup(strategy: str, workers: int, connections: int, *, kernel: str | None = "newest",
+                 rotate: int = 16) -> Setup:
+    """The model of an accept experiment: ``workers`` looping threads and ``connections`` arrivals."""
+    s = vocab.get("accept", strategy)
+    _check("workers", workers, 1, MAX_WORKERS)
+    _check("connections", connections, 1, MAX_EVENTS)
+    _check("rotate", rotate, 1, 1 << 20)
+    label, cascade = kernel_generation(kernel)
+    st = State()
+    world = World(kinds={}, boundaries={}, cascade=cascade, kernel=label)
+    names = NAMES[:workers]
+    flags = frozenset(s.flags)
+    programs = {}
+    if s.topology == "reuseport":
+        listeners = [f"l{i}" for i in range(workers)]
+    else:
+        listeners = ["l0"]
+    for lst in listeners:
+        st.listeners[lst] = (0, 0)
+    if s.topology == "shared":
+        st.epolls["e0"] = Epoll()
+        rules.epoll_ctl(world, st, "add", "e0", "l0", flags, None)
+    elif s.topology in ("private", "reuseport"):
+        for i in range(workers):
+            st.epolls[f"e{i}"] = Epoll()
+            rules.epoll_ctl(world, st, "add", f"e{i}", listeners[i if s.topology == "reuseport" else 0],
+                            flags, None)
+    for i, n in enumerate(names):
+        ep = {"shared": "e0", "private": f"e{i}", "reuseport": f"e{i}"}.get(s.topology)
+        lst = listeners[i] if s.topology == "reuseport" else "l0"
+        programs[n] = AcceptLoop(s, ep, lst, rotate)
+        st.threads[n] = Thread(n, ThreadState.RUNNING, programs[n].start())
+    if strategy == "reuseport":
+        events = tuple(("connect", listeners[reuseport_pick(k, workers)]) for k in range(1, connections + 1))
+    elif s.topology == "reuseport":
+        how = "by the CPU that handles it" if strategy.endswith("cpu") else "at random"
+        events = tuple(("connect-any", tuple(listeners), how) for _ in range(connections))
+    else:
+        events = tuple(("connect", "l0") for _ in range(connections))
+    params = {"strategy": strategy, "workers": workers, "connections": connections, "kernel": label}
+    if strategy == "epoll-exclusive-rotate":
+        params["rotate"] = rotate
+    return Setup(f"accept {strategy} x{workers}, {connections} connections", world, st, programs,
+                 events, "block-once", "accept", params)
+
+
+def read_setup(strategy: str, readers: int, messages: int, message_size: int = 100,
+               read_size: int = 100, *, kernel: str | None = "newest") -> Setup:
+    """The model of a read experiment: ``readers`` threads share one stream; ``messages`` writes."""
+    s = vocab.get("read", strategy)
+    _check("readers", readers, 1, MAX_WORKERS)
+    _check("messages", messages, 1, MAX_EVENTS)
+    _check("message_size", message_size, 1, 1 << 16)
+    _check("read_size", read_size, 1, 1 << 20)
+    label, cascade = kernel_generation(kernel)
+    bounds = tuple(message_size * (i + 1) for i in range(messages))
+    world = World(kinds={}, boundaries={"s0": bounds}, cascade=cascade, kernel=label)
+    st = State()
+    st.streams["s0"] = (0, 0)
+    flags = frozenset(s.flags)
+    names = NAMES[:readers]
+    programs = {}
+    if s.topology == "shared":
+        st.epolls["e0"] = Epoll()
+        rules.epoll_ctl(world, st, "add", "e0", "s0", flags, None)
+    else:
+        for i in range(readers):
+            st.epolls[f"e{i}"] = Epoll()
+            rules.epoll_ctl(world, st, "add", f"e{i}", "s0", flags, None)
+    for i, n in enumerate(names):
+        programs[n] = ReadLoop(s, "e0" if s.topology == "shared" else f"e{i}", "s0", read_size)
+        st.threads[n] = Thread(n, ThreadState.RUNNING, programs[n].start())
+    events = tuple(("write", "s0", message_size) for _ in range(messages))
+    params = {"strategy": strategy, "readers": readers, "messages": messages,
+              "message_size": message_size, "read_size": read_size, "kernel": label}
+    return Setup(f"read {strategy} x{readers}, {messages} messages", world, st, programs, events,
+                 "block-once", "read", params)
+
+
+# ------------------------------------------------------------------------------------- records
+
+
+def _accept_record(setup: Setup, st: State, extra: dict):
+    names = list(st.threads)
+    per = [WorkerStats(i, t.accepts, t.returns, t.eagain, t.wakeups)
+           for i, t in enumerate(st.threads.values())]
+    p = setup.meta
+    return summarize_accept(
+        backend="sim", strategy=p["strategy"], connections=p["connections"], per_worker=per,
+        accept_order=[names.index(n) for n in st.accept_order], params=extra.pop("params"), **extra)
+
+
+def _read_record(setup: Setup, st: State, extra: dict):
+    p = setup.meta
+    names = list(st.threads)
+    per = [ReaderStats(i, t.reads, t.nbytes, t.returns, t.eagain, t.wakeups)
+           for i, t in enumerate(st.threads.values())]
+    deliveries = [(names.index(who), a, b - a) for a, b, who in st.delivered]
+    return summarize_read(
+        backend="sim", strategy=p["strategy"], messages=p["messages"], message_size=p["message_size"],
+        read_size=p["read_size"], deliveries=deliveries, per_reader=per, params=extra.pop("params"),
+        **extra)
+
+
+def outcome_dict(setup: Setup, key: tuple, count: int) -> dict:
+    """An exploration outcome (``properties.metrics_key``) as a JSON-ready dict."""
+    per, order, lost, split, late, props = key
+    names = list(setup.programs)
+    n_events = len(setup.events)
+    if setup.kind == "accept":
+        accepted = sum(w[0] for w in per)
+        rows = [{"worker": i, "accepts": w[0], "returns": w[3], "eagain": w[4], "kernel_wakeups": w[5],
+                 "wasted_wakeups": w[6]} for i, w in enumerate(per)]
+        out = {"accept_order": [names.index(n) for n in order], "accepted": accepted, "lost": lost,
+               "max_share": round(max(w[0] for w in per) / accepted, 4) if accepted else 0.0,
+               "per_worker": rows}
+    else:
+        rows = [{"reader": i, "reads": w[1], "bytes": w[2], "returns": w[3], "eagain": w[4],
+                 "kernel_wakeups": w[5], "wasted_wakeups": w[6]} for i, w in enumerate(per)]
+        out = {"lost_bytes": lost, "split_messages": split, "reordered": late, "per_reader": rows}
+    out.update({
+        "returns": sum(w[3] for w in per), "eagain": sum(w[4] for w in per),
+        "kernel_wakeups": sum(w[5] for w in per), "wasted_wakeups": sum(w[6] for w in per),
+        "kernel_wakeups_per_event": round(sum(w[5] for w in per) / n_events, 4),
+        "properties": list(props), "count": count,
+    })
+    return out
+
+
+def _finish(setup: Setup, seed, explore_all: bool, budget: int, build):
+    tr = run(setup, seed)
+    extra = {"params": dict(setup.meta, seed=seed, schedule="canonical" if seed is None else "random")}
+    if explore_all:
+        ex = explore(setup, budget)
+        extra.update(schedules=ex.schedules, states=ex.states,
+                     outcomes=[outcome_dict(setup, k, c) for k, c in ex.outcomes],
+                     witnesses=ex.witness_lists())
+    return build(setup, tr.state, extra)
+
+
+def accept(strategy: str, workers: int, connections: int, *, seed: int | None = None,
+           explore: bool = False, kernel: str | None = None, rotate: int = 16,
+           budget: int = DEFAULT_BUDGET):
+    """The accept experiment on the model (same parameters and record as ``epollkit.lab.accept``).
+
+    ``kernel``: the release to imitate (default: this machine's; "newest" for the newest rules).
+    ``rotate``: K for ``epoll-exclusive-rotate`` (remove and re-add the listener every K accepts).
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"seed must be an integer or None, not {seed!r}")
+    setup = accept_setup(strategy, workers, connections, kernel=_release(kernel), rotate=rotate)
+    return _finish(setup, seed, explore, budget, _accept_record)
+
+
+def read(strategy: str, readers: int, messages: int, message_size: int = 100, read_size: int = 100, *,
+         seed: int | None = None, explore: bool = False, kernel: str | None = None,
+         budget: int = DEFAULT_BUDGET):
+    """The read experiment on the model (same parameters and record as ``epollkit.lab.read``)."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"seed must be an integer or None, not {seed!r}")
+    setup = read_setup(strategy, readers, messages, message_size, read_size, kernel=_release(kernel))
+    return _finish(setup, seed, explore, budget, _read_record)
+

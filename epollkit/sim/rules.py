@@ -1,0 +1,288 @@
+"""The kernel's wake-up rules (``reference/kernel-semantics.md`` §1-4 and §7), one function per rule.
+
+Each function changes a :class:`~epollkit.sim.state.State` in place (the caller passes a copy) and,
+when ``log`` is a list, appends one short phrase saying what the kernel did; exploration passes
+``log=None`` and pays for no text. Each names the kernel function it models.
+"""
+
+from __future__ import annotations
+
+from .state import (
+    EPOLLET,
+    EPOLLEXCLUSIVE,
+    EPOLLIN,
+    EPOLLONESHOT,
+    EPOLLOUT,
+    EVENT_BITS,
+    Entry,
+    Item,
+    State,
+    ThreadState,
+    World,
+    transition,
+)
+
+# --------------------------------------------------------------------------------------- readiness
+
+
+def poll_mask(st: State, fd: str) -> frozenset:
+    """What the file's ``->poll()`` reports now: ``inet_csk_listen_poll()`` for a listener (EPOLLIN
+    when the accept queue is not empty, never EPOLLOUT), ``unix_poll()`` for our end of an AF_UNIX
+    stream pair (EPOLLIN with bytes queued; EPOLLOUT always: we never fill the peer)."""
+    if fd in st.listeners:
+        return _IN if st.queued(fd) else _NONE
+    return _IN_OUT if st.queued(fd) else _OUT
+
+
+_NONE = frozenset()
+_IN = frozenset({EPOLLIN})
+_OUT = frozenset({EPOLLOUT})
+_IN_OUT = frozenset({EPOLLIN, EPOLLOUT})
+
+
+def item_poll(st: State, it: Item) -> tuple:
+    """``ep_item_poll()``: the reported bits, in a fixed order; a disarmed item reports nothing."""
+    if not it.armed:
+        return ()
+    mask = poll_mask(st, it.fd)
+    return tuple(b for b in EVENT_BITS if b in mask and b in it.events)
+
+
+# ------------------------------------------------------------------------------------------ wake-ups
+
+
+def wake_thread(st: State, name: str, log: list | None, how: str) -> None:
+    """``try_to_wake_up()``: a sleeping thread becomes runnable. It does not return to user space
+    yet: it re-polls when it runs (``ep_poll()`` loop, ``inet_csk_wait_for_connect()``, ``do_poll()``)."""
+    t = st.threads[name]
+    st.threads[name] = transition(t, ThreadState.WOKEN, wakeups=t.wakeups + 1, cycle=1, tried=False)
+    if "herd" not in st.props:  # once herd is shown, the epoch no longer matters: keep states merged
+        st.epoch = st.epoch | {name}
+        if len(st.epoch) > 1:
+            st.props = st.props | {"herd"}
+            st.epoch = frozenset()
+    if log is not None:
+        log.append(f"wakes Thread {name} ({how})")
+
+
+def wake_ep_sleeper(st: State, ep: str, log: list | None, how: str) -> bool:
+    """``wake_up(&ep->wq)``: wake ONE thread asleep in ``epoll_wait()``, the head of ``ep->wq``
+    (LIFO: ``ep_poll()`` adds itself with ``__add_wait_queue_exclusive()``, a head insert). Since 5.7
+    the woken entry removes itself (``ep_autoremove_wake_function``)."""
+    e = st.epolls[ep]
+    if not e.wq:
+        return False
+    head = e.wq[0]
+    st.epolls[ep] = e._replace(wq=e.wq[1:])
+    wake_thread(st, head, log, how)
+    return True
+
+
+def ep_poll_callback(st: State, ep: str, fd: str, log: list | None) -> bool:
+    """``ep_poll_callback()``: the source ``fd`` called its wake-up with an EPOLLIN key.
+
+    Disarmed (ONESHOT fired) or not asking for EPOLLIN: nothing. Otherwise the item goes on the ready
+    list unless it is already there (never twice), and one ``epoll_wait()`` sleeper is woken -- even
+    when the item was already queued. Returns "woken" for a non-exclusive item always, for an
+    EPOLLEXCLUSIVE item only if the instance had a sleeper (which stops the walk: §3).
+    """
+    e = st.epolls[ep]
+    it = e.item(fd)
+    if it is None or not it.armed or EPOLLIN not in it.events:
+        if log is not None and it is not None:
+            log.append(f"{ep}: item {fd} is {'disarmed (ONESHOT)' if not it.armed else 'not EPOLLIN'}, "
+                       "nothing happens")
+        return it is None or not it.exclusive
+    if fd not in e.rdllist:
+        e = e._replace(rdllist=e.rdllist + (fd,))
+        st.epolls[ep] = e
+        if log is not None:
+            log.append(f"queues {fd} on {ep}'s ready list")
+    elif log is not None:
+        log.append(f"{fd} is already on {ep}'s ready list")
+    woke = wake_ep_sleeper(st, ep, log, f"head of {ep}'s ep->wq")
+    if it.exclusive:
+        return woke
+    return True
+
+
+def wake_up_source(st: State, src: str, log: list | None) -> None:
+    """``sock_def_readable()`` -> ``__wake_up_common(nr_exclusive=1)``: walk the source's wait queue
+    from the head; every non-exclusive entry runs; exclusive entries run in order until one reports
+    that it woke something, and the walk stops there."""
+    for entry in st.queues.get(src, ()):
+        if entry.kind == "epoll":
+            woke = ep_poll_callback(st, entry.who, src, log)
+        else:
+            # autoremove_wake_function (accept: inet_csk_wait_for_connect) / pollwake (select, poll):
+            # the entry leaves the queue when its thread wakes; the thread re-adds it if it sleeps again.
+            st.queues[src] = tuple(x for x in st.queues[src] if x != entry)
+            what = "blocked in accept(), FIFO" if entry.kind == "accept" else "in select()/poll()"
+            wake_thread(st, entry.who, log, f"{what} on {src}")
+            woke = True
+        if woke and entry.exclusive:
+            return
+
+
+def add_waiter(st: State, src: str, entry: Entry) -> None:
+    """``add_wait_queue()`` (head) for non-exclusive entries; ``add_wait_queue_exclusive()`` /
+    ``prepare_to_wait_exclusive()`` (tail) for exclusive ones."""
+    q = st.queues.get(src, ())
+    st.queues[src] = q + (entry,) if entry.exclusive else (entry,) + q
+
+
+# ---------------------------------------------------------------------------------- kernel events
+
+
+def connection_arrives(st: State, listener: str, log: list | None) -> None:
+    """A handshake completes: ``inet_csk_reqsk_queue_add()`` then ``sk_data_ready()``."""
+    arrived, accepted = st.listeners[listener]
+    st.listeners[listener] = (arrived + 1, accepted)
+    if log is not None:
+        log.append(f"connection {arrived + 1} arrives on {listener} (accept queue: {arrived + 1 - accepted})")
+    wake_up_source(st, listener, log)
+
+
+def bytes_arrive(st: State, stream: str, n: int, log: list | None) -> None:
+    """The peer writes: ``unix_stream_sendmsg()`` queues an skb, then ``sk_data_ready()``. Every
+    write is a wake-up, even into a non-empty queue (an "edge" is a wake-up, §2)."""
+    written, consumed = st.streams[stream]
+    st.streams[stream] = (written + n, consumed)
+    if log is not None:
+        what = f"{n} bytes arrive" if n != 1 else "1 byte arrives"
+        log.append(f"{what} on {stream} ({written + n - consumed} queued)")
+    wake_up_source(st, stream, log)
+
+
+# --------------------------------------------------------------------------------------- harvest
+
+
+def ep_events_available(st: State, ep: str) -> bool:
+    """``ep_events_available()``: the ready list is not empty."""
+    return bool(st.epolls[ep].rdllist)
+
+
+def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | None) -> tuple:
+    """``ep_send_events()`` + ``ep_done_scan()``: harvest up to ``maxevents`` ready items.
+
+    Each item is taken off the ready list and re-polled; not ready -> dropped silently; ready ->
+    reported, then ONESHOT disarms it, level-triggered re-queues it at the tail, edge-triggered
+    forgets it. Items beyond ``maxevents`` go back to the head. Then, if the ready list is not empty
+    and sleepers remain, one more sleeper is woken (``ep_done_scan()``; not on 5.5-5.12).
+    Returns a tuple of ``(fd, (flag, ...))``.
+    """
+    e = st.epolls[ep]
+    todo = list(e.rdllist)
+    out = []
+    requeue = []
+    items = {it.fd: it for it in e.items}
+    dropped = []
+    while todo and len(out) < maxevents:
+        fd = todo.pop(0)
+        it = items[fd]
+        bits = item_poll(st, it)
+        if not bits:
+            dropped.append(fd)
+            continue
+        out.append((fd, bits))
+        if EPOLLONESHOT in it.events:
+            items[fd] = it._replace(armed=False)
+        elif EPOLLET not in it.events:
+            requeue.append(fd)
+    e = e._replace(
+        items=tuple(items[it.fd] for it in e.items),
+        rdllist=tuple(todo) + tuple(requeue),
+    )
+    st.epolls[ep] = e
+    if log is not None:
+        if dropped:
+            log.append(f"{', '.join(dropped)} no longer ready (ep_item_poll), dropped")
+        for fd, _bits in out:
+            it = items[fd]
+            if EPOLLONESHOT in it.events:
+                log.append(f"ONESHOT disarms {fd}")
+            elif EPOLLET not in it.events:
+                log.append(f"level-triggered: {fd} goes back on {ep}'s ready list")
+    if e.rdllist and e.wq:
+        if w.cascade:
+            wake_ep_sleeper(st, ep, log, "ep_done_scan: the ready list is not empty")
+        elif log is not None:
+            log.append(f"the ready list is not empty but this kernel ({w.kernel}) wakes no one "
+                       "at the end of the harvest")
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------------------- epoll_ctl
+
+_ALLOWED_WITH_EXCLUSIVE = frozenset({EPOLLIN, EPOLLOUT, EPOLLET, EPOLLEXCLUSIVE})
+
+
+def ctl_error(st: State, w: World, op: str, ep: str, fd: str, events: frozenset) -> str | None:
+    """The errno ``epoll_ctl()`` answers before changing anything (``do_epoll_ctl()``), or None."""
+    it = st.epolls[ep].item(fd)
+    if EPOLLEXCLUSIVE in events and (op == "mod" or not events <= _ALLOWED_WITH_EXCLUSIVE):
+        return "EINVAL"  # ep_op_has_event + EPOLLEXCLUSIVE: only IN/OUT/ERR/HUP/WAKEUP/ET, never MOD
+    if op == "add":
+        return "EEXIST" if it is not None else None
+    if it is None:
+        return "ENOENT"
+    if op == "mod" and it.exclusive:
+        return "EINVAL"  # any EPOLL_CTL_MOD of an item added with EPOLLEXCLUSIVE
+    return None
+
+
+def epoll_ctl(w: World, st: State, op: str, ep: str, fd: str, events: frozenset,
+              log: list | None) -> str:
+    """``epoll_ctl()``: ``ep_insert()`` / ``ep_modify()`` / ``ep_remove()``; returns "ok" or an errno."""
+    err = ctl_error(st, w, op, ep, fd, events)
+    if err:
+        return err
+    e = st.epolls[ep]
+    if op == "del":
+        # ep_remove(): off the interest list, the ready list and the source's wait queue.
+        st.epolls[ep] = e._replace(items=tuple(i for i in e.items if i.fd != fd),
+                                   rdllist=tuple(f for f in e.rdllist if f != fd))
+        st.queues[fd] = tuple(x for x in st.queues.get(fd, ()) if not (x.kind == "epoll" and x.who == ep))
+        if log is not None:
+            log.append(f"{fd} leaves {ep}'s interest list, its ready list and {fd}'s wait queue")
+        return "ok"
+    item = Item(fd, events, True)
+    if op == "add":
+        # ep_insert(): ep_ptable_queue_proc() adds the item to the source's wait queue.
+        st.epolls[ep] = e._replace(items=e.items + (item,))
+        add_waiter(st, fd, Entry("epoll", ep, EPOLLEXCLUSIVE in events))
+    else:
+        # ep_modify(): the new mask re-arms a ONESHOT item.
+        st.epolls[ep] = e._replace(items=tuple(item if i.fd == fd else i for i in e.items))
+    if item_poll(st, item):
+        # ep_insert()/ep_modify(): already ready and not yet queued -> queue it, wake one sleeper.
+        e = st.epolls[ep]
+        if fd not in e.rdllist:
+            st.epolls[ep] = e._replace(rdllist=e.rdllist + (fd,))
+            if log is not None:
+                log.append(f"{fd} is ready: queued on {ep}'s ready list")
+            wake_ep_sleeper(st, ep, log, f"ep_{'insert' if op == 'add' else 'modify'}: {fd} is ready")
+    return "ok"
+
+
+# ------------------------------------------------------------------------------------ accept, read
+
+
+def take_connection(st: State, listener: str) -> int | None:
+    """``inet_csk_accept()`` -> ``reqsk_queue_remove()``: the oldest queued connection's number."""
+    arrived, accepted = st.listeners[listener]
+    if arrived == accepted:
+        return None
+    st.listeners[listener] = (arrived, accepted + 1)
+    return accepted + 1
+
+
+def take_bytes(st: State, stream: str, n: int) -> tuple | None:
+    """``unix_stream_read_generic()``, non-blocking: up to ``n`` bytes across skbs, or None (EAGAIN).
+    A read wakes no EPOLLIN waiter (it frees space for the peer's writers only)."""
+    written, consumed = st.streams[stream]
+    if written == consumed:
+        return None
+    end = min(written, consumed + n)
+    st.streams[stream] = (written, end)
+    return (consumed, end)

@@ -1,0 +1,305 @@
+"""Scenario files (DESIGN.md "Scenario files", a contract): load, validate, build the model's Setup.
+
+A bad file is refused with one ``ValueError`` line naming the field, the bad value and the valid ones,
+before anything runs. Besides the contract's fields a file may carry ``description`` (prose),
+``expect`` (the outcome set its author expects) and ``post`` / ``instead`` (a seed-post trace replayed
+step by step: :mod:`epollkit.sim.post`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import rules
+from .machine import ORDERS, Setup
+from .state import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Epoll, State, Thread, ThreadState, World
+from .threads import Accept, CallList, Ctl, EpollWait, Read
+
+KINDS = ("epoll", "stream", "listener")
+CALLS = ("epoll_wait", "accept", "read", "epoll_ctl")
+OPS = ("add", "mod", "del")
+TOP = ("name", "objects", "watch", "threads", "kernel", "order", "expect", "description", "post", "instead")
+CALL_FIELDS = {
+    "epoll_wait": ("call", "epoll", "maxevents", "timeout"),
+    "accept": ("call", "fd", "blocking"),
+    "read": ("call", "fd", "bytes"),
+    "epoll_ctl": ("call", "op", "epoll", "fd", "events"),
+}
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. ``threads``: name -> tuple of call dicts (defaults filled in)."""
+
+    name: str
+    objects: dict
+    watch: tuple
+    threads: dict
+    kernel: tuple
+    order: str = "threads-block-first"
+    expect: list | None = None
+    description: str = ""
+    post: list | None = None
+    instead: list | None = None
+    path: str | None = None
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def setup(self, kernel: str | None = None) -> Setup:
+        return to_setup(self, kernel)
+
+
+def _bad(where: str, msg: str) -> ValueError:
+    return ValueError(f"{where}: {msg}")
+
+
+def _choose(where: str, value, valid, what: str):
+    if value not in valid:
+        return _bad(where, f"unknown {what} {value!r}; valid: {', '.join(map(str, valid)) or 'none'}")
+    return None
+
+
+def _int(where: str, value, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        raise _bad(where, f"{value!r} is not an integer in {rng}")
+    return value
+
+
+def load(source, *, name: str | None = None) -> Scenario:
+    """Load a scenario from a path, a JSON string, a dict, or the name of a file in data/scenarios."""
+    path = None
+    if isinstance(source, dict):
+        data = source
+    else:
+        text = str(source)
+        if text.lstrip().startswith("{"):
+            where = name or "scenario"
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise _bad(where, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        else:
+            p = Path(text)
+            if not p.exists() and (SCENARIO_DIR / f"{text}.json").exists():
+                p = SCENARIO_DIR / f"{text}.json"
+            if not p.exists():
+                raise ValueError(f"no scenario file {text!r} (nor data/scenarios/{text}.json)")
+            path = str(p)
+            try:
+                data = json.loads(p.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise _bad(p.name, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return validate(data, where=name or (Path(path).name if path else "scenario"), path=path)
+
+
+def validate(data, *, where: str = "scenario", path: str | None = None) -> Scenario:
+    if not isinstance(data, dict):
+        raise _bad(where, f"a scenario is a JSON object, not {type(data).__name__}")
+    for k in data:
+        if k not in TOP:
+            raise _choose(where, k, TOP, "field")
+    for k in ("name", "objects", "threads"):
+        if k not in data:
+            raise _bad(where, f"missing field {k!r}")
+    name = data["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise _bad(f"{where}: name", f"{name!r} is not a non-empty string")
+    objects = data["objects"]
+    if not isinstance(objects, dict) or not objects:
+        raise _bad(f"{where}: objects", "must be an object such as {\"e0\": \"epoll\", \"s0\": \"stream\"}")
+    for obj, kind in objects.items():
+        if not _NAME.match(obj):
+            raise _bad(f"{where}: objects", f"bad object name {obj!r}; use letters, digits and _")
+        err = _choose(f"{where}: objects.{obj}", kind, KINDS, "object kind")
+        if err:
+            raise err
+
+    def obj_of(w: str, value, kinds: tuple) -> str:
+        if value not in objects:
+            valid = [o for o, k in objects.items() if k in kinds]
+            raise _bad(w, f"unknown object {value!r}; valid: {', '.join(valid) or 'none'}")
+        if objects[value] not in kinds:
+            valid = [o for o, k in objects.items() if k in kinds]
+            raise _bad(w, f"{value!r} is a {objects[value]}, not a {' or '.join(kinds)}; "
+                          f"valid: {', '.join(valid) or 'none'}")
+        return value
+
+    def events_of(w: str, value, required: bool = True) -> frozenset:
+        if value is None and not required:
+            return frozenset()
+        if not isinstance(value, list) or not value:
+            raise _bad(w, f"{value!r} is not a non-empty list of flags; valid: {', '.join(FLAGS)}")
+        for f in value:
+            err = _choose(w, f, FLAGS, "flag")
+            if err:
+                raise err
+        return frozenset(value)
+
+    watch = []
+    seen = set()
+    for i, wt in enumerate(data.get("watch", []) or []):
+        w = f"{where}: watch[{i}]"
+        if not isinstance(wt, dict):
+            raise _bad(w, "must be an object with epoll, fd, events")
+        for k in wt:
+            if k not in ("epoll", "fd", "events"):
+                raise _choose(w, k, ("epoll", "fd", "events"), "field")
+        ep = obj_of(f"{w}.epoll", wt.get("epoll"), ("epoll",))
+        fd = obj_of(f"{w}.fd", wt.get("fd"), ("stream", "listener"))
+        ev = events_of(f"{w}.events", wt.get("events"))
+        if (ep, fd) in seen:
+            raise _bad(w, f"{fd} is already watched by {ep}: the kernel would refuse it with EEXIST")
+        if EPOLLEXCLUSIVE in ev and EPOLLONESHOT in ev:
+            raise _bad(f"{w}.events", "EPOLLEXCLUSIVE with EPOLLONESHOT: the kernel would refuse it with "
+                                      "EINVAL; valid with EPOLLEXCLUSIVE: EPOLLIN, EPOLLOUT, EPOLLET")
+        seen.add((ep, fd))
+        watch.append((ep, fd, ev))
+
+    threads_in = data["threads"]
+    if not isinstance(threads_in, dict) or not threads_in:
+        raise _bad(f"{where}: threads", "must be an object of thread name -> list of calls")
+    threads = {}
+    accept_modes: dict = {}
+    for tname, calls in threads_in.items():
+        if not _NAME.match(tname):
+            raise _bad(f"{where}: threads", f"bad thread name {tname!r}; use letters, digits and _")
+        if not isinstance(calls, list) or not calls:
+            raise _bad(f"{where}: threads.{tname}", "must be a non-empty list of calls")
+        out = []
+        for j, c in enumerate(calls):
+            w = f"{where}: threads.{tname}[{j}]"
+            if not isinstance(c, dict):
+                raise _bad(w, 'a call is an object such as {"call": "read", "fd": "s0", "bytes": 1}')
+            kind = c.get("call")
+            err = _choose(f"{w}.call", kind, CALLS, "call")
+            if err:
+                raise err
+            for k in c:
+                if k not in CALL_FIELDS[kind]:
+                    raise _choose(w, k, CALL_FIELDS[kind], f"field of {kind}")
+            if kind == "epoll_wait":
+                out.append(EpollWait(obj_of(f"{w}.epoll", c.get("epoll"), ("epoll",)),
+                                     _int(f"{w}.maxevents", c.get("maxevents", 1), 1, 64),
+                                     _timeout(f"{w}.timeout", c.get("timeout", -1))))
+            elif kind == "accept":
+                fd = obj_of(f"{w}.fd", c.get("fd"), ("listener",))
+                blocking = c.get("blocking", False)
+                if not isinstance(blocking, bool):
+                    raise _bad(f"{w}.blocking", f"{blocking!r} is not true or false")
+                accept_modes.setdefault(fd, set()).add(blocking)
+                out.append(Accept(fd, blocking))
+            elif kind == "read":
+                out.append(Read(obj_of(f"{w}.fd", c.get("fd"), ("stream",)),
+                                _int(f"{w}.bytes", c.get("bytes"), 1, 1 << 20)))
+            else:
+                op = c.get("op")
+                err = _choose(f"{w}.op", op, OPS, "op")
+                if err:
+                    raise err
+                out.append(Ctl(op, obj_of(f"{w}.epoll", c.get("epoll"), ("epoll",)),
+                               obj_of(f"{w}.fd", c.get("fd"), ("stream", "listener")),
+                               events_of(f"{w}.events", c.get("events"), required=op != "del")))
+        threads[tname] = tuple(out)
+    for fd, modes in accept_modes.items():
+        if len(modes) > 1:
+            raise _bad(f"{where}: threads", f"{fd} is accepted both blocking and non-blocking; O_NONBLOCK "
+                                            "belongs to the open file description, so one listener "
+                                            "cannot do both")
+
+    kernel = []
+    for i, ev in enumerate(data.get("kernel", []) or []):
+        w = f"{where}: kernel[{i}]"
+        if not isinstance(ev, dict):
+            raise _bad(w, "an event is {\"write\": stream, \"bytes\": n} or {\"connect\": listener}")
+        if "write" in ev:
+            for k in ev:
+                if k not in ("write", "bytes"):
+                    raise _choose(w, k, ("write", "bytes"), "field of write")
+            kernel.append(("write", obj_of(f"{w}.write", ev["write"], ("stream",)),
+                           _int(f"{w}.bytes", ev.get("bytes"), 1, 1 << 16)))
+        elif "connect" in ev:
+            for k in ev:
+                if k != "connect":
+                    raise _choose(w, k, ("connect",), "field of connect")
+            kernel.append(("connect", obj_of(f"{w}.connect", ev["connect"], ("listener",))))
+        else:
+            keys = ", ".join(map(str, ev)) or "nothing"
+            raise _bad(w, f"unknown kernel event with {keys}; valid: write, connect")
+    order = data.get("order", "threads-block-first")
+    err = _choose(f"{where}: order", order, ORDERS, "order")
+    if err:
+        raise err
+    expect = data.get("expect")
+    if expect is not None:
+        expect = _expect(f"{where}: expect", expect, tuple(threads))
+    return Scenario(
+        name=name, objects=dict(objects), watch=tuple(watch), threads=threads, kernel=tuple(kernel),
+        order=order, expect=expect, description=str(data.get("description", "")),
+        post=data.get("post"), instead=data.get("instead"), path=path, raw=data,
+    )
+
+
+def _timeout(where: str, value) -> int:
+    if value not in (-1, 0) or isinstance(value, bool):
+        raise _bad(where, f"{value!r} is not a valid timeout; valid: -1, 0")
+    return value
+
+
+def _expect(where: str, value, names: tuple) -> list:
+    if not isinstance(value, list) or not value:
+        raise _bad(where, "must be a non-empty list of outcomes ({thread: [result, ...]})")
+    out = []
+    for i, o in enumerate(value):
+        if isinstance(o, dict) and set(o) == {"threads"}:
+            o = o["threads"]
+        if not isinstance(o, dict) or set(o) != set(names):
+            got = ", ".join(o) if isinstance(o, dict) else type(o).__name__
+            raise _bad(f"{where}[{i}]", f"must name every thread ({', '.join(names)}), not {got}")
+        out.append({n: list(o[n]) for n in names})
+    return out
+
+
+# ------------------------------------------------------------------------------------ the Setup
+
+
+def kernel_generation(release: str | None) -> tuple[str, bool]:
+    """(label, cascade) for a kernel release: 5.5-5.12 did not wake another sleeper at the end of the
+    harvest (commit 339ddb53d373; restored in 5.13 by 7fab29e35630). ``None``/"newest": newest rules."""
+    if release is None or release == "newest":
+        return "newest", True
+    m = re.match(r"^(\d+)\.(\d+)", str(release))
+    if not m:
+        raise ValueError(f"kernel release {release!r} is not like '5.10' or '6.18.4'; or use 'newest'")
+    major, minor = int(m.group(1)), int(m.group(2))
+    return str(release), not (major == 5 and 5 <= minor <= 12)
+
+
+def to_setup(sc: Scenario, kernel: str | None = None) -> Setup:
+    label, cascade = kernel_generation(kernel)
+    bounds: dict = {}
+    for ev in sc.kernel:
+        if ev[0] == "write":
+            prev = bounds.get(ev[1], (0,))
+            bounds[ev[1]] = prev + (prev[-1] + ev[2],)
+    world = World(kinds=dict(sc.objects), boundaries={k: v[1:] for k, v in bounds.items()},
+                  cascade=cascade, kernel=label)
+    st = State()
+    for o, kind in sc.objects.items():
+        if kind == "epoll":
+            st.epolls[o] = Epoll()
+        elif kind == "stream":
+            st.streams[o] = (0, 0)
+        else:
+            st.listeners[o] = (0, 0)
+    programs = {n: CallList(calls) for n, calls in sc.threads.items()}
+    for n, p in programs.items():
+        st.threads[n] = Thread(n, ThreadState.RUNNING, p.start())
+    for ep, fd, ev in sc.watch:
+        rules.epoll_ctl(world, st, "add", ep, fd, ev, None)
+    return Setup(sc.name, world, st, programs, sc.kernel, sc.order, "scenario", sc)

@@ -1,0 +1,325 @@
+"""The model (epollkit.sim): rules, traces, the explorer, the strategies as programs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from epollkit import sim
+from epollkit.cli import main as cli
+from epollkit.sim.state import ModelError, Thread, ThreadState, transition
+from epollkit.strategies import ACCEPT, READ
+
+# ------------------------------------------------------------------------------- thread states
+
+
+def test_thread_state_changes_only_through_allowed_transitions():
+    t = Thread("A", ThreadState.RUNNING, (0,))
+    t = transition(t, ThreadState.SLEEP_EPOLL)
+    with pytest.raises(ModelError, match="asleep in epoll_wait -> running"):
+        transition(t, ThreadState.RUNNING)  # a sleeper must be woken first
+    t = transition(transition(t, ThreadState.WOKEN), ThreadState.RUNNING)
+    assert transition(t, ThreadState.DONE).state is ThreadState.DONE
+
+
+# ------------------------------------------------------------------------------------ traces
+
+
+def lt_two_threads():
+    return sim.load("lt-one-write-two-threads").setup()
+
+
+def test_replay_refuses_a_move_that_is_not_enabled_and_says_why():
+    with pytest.raises(ValueError, match="Thread A is asleep in epoll_wait: only a wake-up can move it"):
+        sim.replay(lt_two_threads(), ["A", "A"])
+    with pytest.raises(ValueError, match="the kernel waits until every thread is asleep or done"):
+        sim.replay(lt_two_threads(), ["A", "Kernel"])
+
+
+def test_epoll_wakes_the_last_sleeper_first_lifo():
+    tr = sim.replay(lt_two_threads(), ["A", "B", "Kernel"])
+    assert tr.steps[-1].view.threads == {"A": "asleep in epoll_wait", "B": "woken, runnable"}
+    assert tr.steps[1].view.sleepers["e0"] == ("B", "A")
+
+
+def test_level_triggered_harvest_wakes_the_next_sleeper_and_shows_herd():
+    tr = sim.replay(lt_two_threads(), ["A", "B", "Kernel", "B"])
+    last = tr.steps[-1]
+    assert "ep_done_scan" in last.text and last.shows == ("herd",)
+    assert last.view.ready == {"e0": ("s0",)} and last.view.queued == {"s0": 1}
+    assert tr.enabled == ("Thread A",)  # B is done: its program was one epoll_wait
+
+
+def test_kernel_5_10_has_no_lt_cascade():
+    ex = sim.explore(sim.load("lt-one-write-two-threads").setup(kernel="5.10"))
+    assert sorted(json.dumps(o) for o in ex.outcome_set()) == sorted(
+        json.dumps(o) for o in [{"A": [[["s0", ["EPOLLIN"]]]], "B": ["blocked"]},
+                                {"A": ["blocked"], "B": [[["s0", ["EPOLLIN"]]]]}])
+
+
+def test_undo_replays_the_prefix():
+    tr = sim.replay(lt_two_threads(), ["A", "B", "Kernel", "B"])
+    back = tr.undo()
+    assert back.schedule == ("Thread A", "Thread B", "Kernel")
+    assert back.to_list() == tr.to_list()[:3]
+    assert back.then("B").to_list() == tr.to_list()
+
+
+def test_trace_renders_numbered_actor_lines():
+    tr = sim.replay(lt_two_threads(), ["A", "B", "Kernel"])
+    lines = tr.text().splitlines()
+    assert lines[0].startswith("1. **Thread A:** calls epoll_wait(e0)")
+    assert lines[2].startswith("3. **Kernel:** 1 byte arrives on s0")
+    assert tr.to_list()[2]["actor"] == "Kernel"
+
+
+# ----------------------------------------------------------------------------- the post's traces
+
+LT_POST = [
+    ("Thread B", "calls epoll_wait(e0): nothing ready; sleeps at the head of e0's ep->wq"),
+    ("Thread A", "calls epoll_wait(e0): nothing ready; sleeps at the head of e0's ep->wq"),
+    ("Kernel", "Connection 1 arrives on l0 (accept queue: 1); queues l0 on e0's ready list; "
+               "wakes Thread A (head of e0's ep->wq)"),
+    ("Thread A", "finishes epoll_wait(e0): returns [l0 EPOLLIN]; level-triggered: l0 goes back on e0's "
+                 "ready list; wakes Thread B (ep_done_scan: the ready list is not empty)"),
+    ("Thread B", "finishes epoll_wait(e0): returns [l0 EPOLLIN]; level-triggered: l0 goes back on e0's "
+                 "ready list"),
+    ("Thread A", "calls accept(l0): succeeds; gets connection 1"),
+    ("Thread B", "calls accept(l0): fails with EAGAIN"),
+]
+
+
+def test_post_lt_accept_trace_replays_exactly():
+    r = sim.post_replay("lt-accept-wasted-wakeup")
+    assert r.stopped_at is None
+    assert [(s["actor"], s["text"]) for s in r.trace.to_list()] == LT_POST
+    shows = {s.index: s.shows for s in r.trace.steps if s.shows}
+    assert shows == {4: ("herd",), 7: ("wasted-wakeup", "eagain")}
+
+
+@pytest.mark.parametrize("name", ["et-accept-wasted-wakeup", "lt-exclusive-read-race", "et-read-race"])
+def test_post_traces_that_a_kernel_can_do_replay_to_the_end(name):
+    r = sim.post_replay(name)
+    assert r.stopped_at is None and all(s.ok for s in r.steps)
+
+
+def test_post_et_read_race_ends_with_eagain_for_a_and_one_byte_for_b():
+    r = sim.post_replay("et-read-race")
+    assert r.trace.outcome == {"A": [[["s0", ["EPOLLIN"]]], 2048, "EAGAIN"], "B": [[["s0", ["EPOLLIN"]]], 1]}
+
+
+def test_post_lt_exclusive_read_race_splits_the_message():
+    r = sim.post_replay("lt-exclusive-read-race")
+    assert r.trace.steps[-1].shows == ("split",)
+
+
+@pytest.mark.parametrize("name", ["et-accept-starvation", "et-oneshot-accept"])
+def test_post_two_connections_wake_both_threads_so_the_replay_stops(name):
+    r = sim.post_replay(name)
+    assert r.stopped_at == 2 and "wakes B too" in r.reason
+    assert r.trace.steps[-1].view.threads == {"A": "woken, runnable", "B": "woken, runnable"}
+    assert len(r.instead_steps) > 3
+
+
+def test_post_et_starvation_instead_shows_the_third_connection_waking_b():
+    r = sim.post_replay("et-accept-starvation")
+    third = [s for s in r.instead_steps if s.actor == "Kernel" and "Connection 3" in s.text]
+    assert third and "wakes Thread B" in third[0].text
+
+
+def test_post_oneshot_instead_shows_the_rearm_waking_b():
+    r = sim.post_replay("et-oneshot-accept")
+    assert any("ep_modify" in s.text and "wakes Thread B" in s.text for s in r.instead_steps)
+    assert r.instead.outcome == {"A": [[["l0", ["EPOLLIN"]]], "ok", "ok"], "B": [[["l0", ["EPOLLIN"]]], "ok"]}
+
+
+def test_post_lt_trace_on_5_10_stops_where_b_is_never_woken():
+    r = sim.post_replay("lt-accept-wasted-wakeup", kernel="5.10")
+    assert r.stopped_at == 4 and "Thread B is asleep in epoll_wait" in r.reason
+
+
+# ------------------------------------------------------------------------------- the explorer
+
+
+def props(strategy, workers, connections):
+    return set(sim.explore(sim.accept_setup(strategy, workers, connections)).properties)
+
+
+def rprops(strategy, readers, messages, size=4, read=4):
+    return set(sim.explore(sim.read_setup(strategy, readers, messages, size, read)).properties)
+
+
+def test_epoll_exclusive_with_one_connection_never_shows_herd():
+    assert "herd" not in props("epoll-exclusive", 3, 1)
+
+
+def test_epoll_lt_private_shows_herd_because_every_instance_is_woken():
+    assert "herd" in props("epoll-lt-private", 2, 1)
+
+
+def test_epoll_lt_shared_shows_herd_wasted_wakeup_and_eagain_through_the_cascade():
+    assert {"herd", "wasted-wakeup", "eagain"} <= props("epoll-lt", 2, 1)
+
+
+def test_epoll_et_shared_with_one_connection_wakes_one_thread():
+    assert props("epoll-et", 2, 1) == set()
+
+
+def test_blocking_accept_never_shows_herd_or_eagain():
+    assert not {"herd", "eagain"} & props("blocking", 3, 2)
+
+
+def test_select_wakes_every_waiter():
+    assert "herd" in props("select", 2, 1)
+
+
+def test_single_accept_edge_triggered_variant_strands_a_connection():
+    ex = sim.explore(sim.accept_setup("epoll-et-once", 2, 2))
+    assert "stuck" in ex.properties
+    w = ex.witnesses["stuck"]
+    assert w.steps[-1].view.queued == {"l0": 1} and w.steps[-1].shows[-1] == "stuck"
+
+
+@pytest.mark.parametrize("strategy", ["epoll-et", "epoll-oneshot", "epoll-exclusive", "blocking", "epoll-lt"])
+def test_correct_accept_strategies_never_get_stuck(strategy):
+    assert "stuck" not in props(strategy, 2, 2)
+
+
+def test_read_oneshot_never_shows_split_or_reorder():
+    assert not {"split", "reorder"} & rprops("oneshot", 2, 2, 4, 2)
+
+
+def test_read_et_shows_split_and_reorder():
+    assert {"split", "reorder"} <= rprops("et", 2, 2, 4, 2)
+
+
+def test_read_lt_exclusive_shows_split_and_reorder():
+    assert {"split", "reorder"} <= rprops("lt-exclusive", 2, 2, 4, 2)
+
+
+def test_read_oneshot_early_rearm_reorders():
+    assert "reorder" in rprops("oneshot-early-rearm", 2, 2, 4, 4)
+
+
+def test_read_et_once_strands_bytes():
+    assert "stuck" in rprops("et-once", 2, 2, 4, 2)
+
+
+def test_witnesses_are_shortest():
+    ex = sim.explore(sim.accept_setup("epoll-lt", 2, 1))
+    herd = ex.witnesses["herd"]
+    # two sleeps, the connection, the harvest that wakes the second thread, ... to the end of the run
+    assert herd.steps[3].shows == ("herd",)
+    assert all(len(herd) <= len(w) or p != "herd" for p, w in ex.witnesses.items())
+
+
+def test_exploration_stops_at_the_state_budget():
+    with pytest.raises(sim.StateBudgetExceeded, match="budget of 50 states"):
+        sim.explore(sim.accept_setup("epoll-lt", 3, 2), budget=50)
+
+
+# ------------------------------------------------------------------------------ accept / read
+
+
+def test_sim_accept_gives_the_lab_record_with_backend_sim():
+    r = sim.accept("epoll-exclusive", 3, 2, kernel="newest")
+    assert r.backend == "sim" and r.experiment == "accept" and r.lost == 0
+    assert r.accept_order == [0, 0]  # the first-registered idle worker wins every time
+    assert r.max_share == 1.0
+
+
+def test_sim_accept_explore_adds_schedules_states_outcomes_witnesses():
+    r = sim.accept("epoll-lt", 2, 1, explore=True, kernel="newest")
+    d = r.to_dict()
+    assert d["schedules"] == sum(o["count"] for o in d["outcomes"])
+    assert set(d["witnesses"]) == {"herd", "wasted-wakeup", "eagain"}
+    assert d["witnesses"]["herd"][0] == {"actor": "Thread A",
+                                         "text": "calls epoll_wait(e0): nothing ready; sleeps at the head "
+                                                 "of e0's ep->wq"}
+
+
+def test_reuseport_spreads_by_hash_of_the_connection_number():
+    r = sim.accept("reuseport", 2, 8, kernel="newest")
+    assert r.lost == 0 and r.eagain == 0
+    assert r.accept_order == [sim.programs.reuseport_pick(k, 2) for k in range(1, 9)]
+
+
+def test_rotate_moves_the_worker_to_the_end_of_the_exclusive_list():
+    plain = sim.accept("epoll-exclusive", 2, 4, kernel="newest")
+    rot = sim.accept("epoll-exclusive-rotate", 2, 4, kernel="newest", rotate=1)
+    assert plain.accept_order == [0, 0, 0, 0] and rot.accept_order == [0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("strategy", list(ACCEPT))
+def test_every_accept_strategy_accepts_every_connection_on_the_canonical_schedule(strategy):
+    if strategy == "epoll-et-once":
+        pytest.skip("the deliberately wrong variant")
+    r = sim.accept(strategy, 2, 3, kernel="newest")
+    assert r.lost == 0 and len(r.accept_order) == 3
+
+
+@pytest.mark.parametrize("strategy", list(READ))
+def test_every_read_strategy_runs_on_the_model(strategy):
+    r = sim.read(strategy, 2, 2, 4, 4, seed=1, kernel="newest")
+    assert r.backend == "sim" and r.bytes_sent == 8
+    if strategy != "et-once":
+        assert r.lost_bytes == 0
+
+
+def test_same_seed_gives_byte_identical_json():
+    a = sim.accept("epoll-lt", 3, 3, seed=7, kernel="newest").to_json()
+    b = sim.accept("epoll-lt", 3, 3, seed=7, kernel="newest").to_json()
+    assert a == b
+    assert any(sim.accept("epoll-lt", 3, 3, seed=s, kernel="newest").to_json() != a for s in range(8))
+
+
+def test_bad_parameters_raise_one_line_value_errors():
+    with pytest.raises(ValueError, match=r"workers must be an integer in 1..8, not 0"):
+        sim.accept("epoll-lt", 0, 1)
+    with pytest.raises(ValueError, match="unknown accept strategy 'nope'; valid: blocking"):
+        sim.accept("nope", 1, 1)
+    with pytest.raises(ValueError, match="kernel release 'x' is not like"):
+        sim.accept("epoll-lt", 1, 1, kernel="x")
+
+
+# -------------------------------------------------------------------------------------- CLI
+
+CONTRACT_ACCEPT_KEYS = {
+    "experiment", "backend", "strategy", "workers", "connections", "accepted", "lost", "returns", "eagain",
+    "kernel_wakeups", "returns_per_connection", "eagain_per_connection", "kernel_wakeups_per_connection",
+    "accept_order", "max_share", "per_worker"}
+CONTRACT_READ_KEYS = {
+    "experiment", "backend", "strategy", "readers", "messages", "message_size", "read_size", "bytes_sent",
+    "bytes_delivered", "lost_bytes", "split_messages", "reordered", "in_order", "returns", "eagain",
+    "kernel_wakeups", "per_reader"}
+
+
+def test_cli_sim_accept_json_has_the_lab_keys(capsys):
+    assert cli(["sim", "accept", "--strategy", "epoll-lt", "--workers", "2", "--connections", "1",
+                "--explore", "--json", "--kernel", "newest"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert CONTRACT_ACCEPT_KEYS <= set(d) and {"schedules", "states", "outcomes", "witnesses"} <= set(d)
+    assert set(d["per_worker"][0]) == {"worker", "accepts", "returns", "eagain", "kernel_wakeups"}
+
+
+def test_cli_sim_read_json_has_the_lab_keys(capsys):
+    assert cli(["sim", "read", "--strategy", "oneshot", "--seed", "3", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert CONTRACT_READ_KEYS <= set(d)
+    assert set(d["per_reader"][0]) == {"reader", "reads", "bytes", "returns", "eagain", "kernel_wakeups"}
+
+
+def test_cli_sim_same_seed_same_bytes(capsys):
+    args = ["sim", "accept", "--strategy", "epoll-et", "--workers", "3", "--connections", "3", "--seed", "5",
+            "--json"]
+    cli(args)
+    a = capsys.readouterr().out
+    cli(args)
+    assert capsys.readouterr().out == a
+
+
+def test_cli_sim_bad_argument_exits_2_with_one_line(capsys):
+    assert cli(["sim", "accept", "--strategy", "epoll-lt", "--workers", "9"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "workers must be an integer in 1..8" in err
