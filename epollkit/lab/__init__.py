@@ -19,6 +19,8 @@ _EXPORTS = {
     "herd_latency": "herd",
     "run_scenario": "scenario",
     "serve": "serve_lab",
+    "reuseport_close": "reuseport_lab",
+    "accept_latency": "latency_lab",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,595 @@
+"""The live read experiment: ``readers`` threads share ONE connected TCP socket on 127.0.0.1 and a
+sender writes numbered messages into it. Do the bytes reach the application's stream in the order they
+were sent?
+
+Each reader waits in ``epoll_wait()`` (strategy table in DESIGN.md), reads up to ``read_size`` bytes and
+"delivers" the chunk: appends it to the application's stream (a list, behind a lock -- the lock orders
+the appends, it does not close the gap between a ``read()`` and its delivery, which is the whole point).
+
+Observe, then interpret: the run records only the chunks each reader read, in its own order, and the
+order of the deliveries. Afterwards ``locate_chunks`` finds where each chunk sits in the sent stream (the
+messages carry their numbers) and ``results.summarize_read`` -- the same pure function the model uses --
+counts split messages and reordered deliveries.
+
+Message format (``message_size`` bytes): ``mix(i)`` and ``i`` as two big-endian 32-bit words, then filler
+bytes from a fixed pseudo-random table at an offset that depends on ``i``. A message of 8 bytes or more
+checks itself (``mix(i)`` must match ``i``); shorter messages are prefixes of that header. Any chunk of a
+few bytes therefore has one place in the stream; for a chunk so short that two places fit, the placement
+that counts fewer reorderings is chosen (the count is a lower bound, never inflated).
+
+Readers wait with no timeout (a timeout would add wake-ups and move the thread in ``ep->wq``): the stop
+is a pipe, registered level-triggered in every epoll set, that teardown writes to.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import resource
+import select
+import socket
+import struct
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from functools import lru_cache
+
+from .. import strategies
+from ..errors import EpollkitError, ExperimentTimeout
+from ..results import ReaderStats, ReadResult, summarize_read
+from ..system import kernel_release
+from ._harness import ClientProcess, WorkerGroup, check_fd_budget, require_linux
+
+HOST = "127.0.0.1"
+MIB = 1 << 20
+MAX_READERS = 64
+MAX_MESSAGES = 1_000_000
+MAX_SIZE = MIB
+MAX_THINK_US = 100_000
+MAX_STREAM = 256 * MIB  # messages x message_size: the sent and the delivered stream are both kept
+DEFAULT_DEADLINE = 60.0
+
+#: strategies the lab runs: DESIGN.md's four, plus the early re-arm variant. ``et-once`` (one read
+#: per edge) strands bytes until the next write and would hang at the end; it is model-only.
+SUPPORTED = ("lt", "et", "lt-exclusive", "oneshot", "oneshot-early-rearm")
+
+
+# ----------------------------------------------------------------------------------- the messages
+
+
+def mix(i: int) -> int:
+    """A bijective 32-bit scramble of the message number (Knuth's multiplicative hash)."""
+    return (i * 2654435761 + 0x9E3779B9) & 0xFFFFFFFF
+
+
+@lru_cache(maxsize=1)
+def _filler() -> bytes:
+    return random.Random(0x5EED).randbytes(MAX_SIZE + 4096)
+
+
+def message(i: int, size: int) -> bytes:
+    """Message number ``i`` of ``size`` bytes (see the module docstring)."""
+    head = struct.pack(">II", mix(i), i & 0xFFFFFFFF)
+    if size <= 8:
+        return head[:size]
+    r = mix(i) & 4095
+    return head + _filler()[r : r + size - 8]
+
+
+def check_message(data: bytes) -> int:
+    """The number of a whole message of 8 bytes or more; ``ValueError`` if it is not one."""
+    if len(data) < 8:
+        raise ValueError(f"a self-checking message has at least 8 bytes, not {len(data)}")
+    m, i = struct.unpack_from(">II", data)
+    if mix(i) != m:
+        raise ValueError(f"corrupt message: header {m:#x} does not match number {i}")
+    return i
+
+
+def stream(messages: int, message_size: int) -> bytes:
+    """The whole sent byte stream: messages 0 .. messages-1."""
+    return b"".join([message(i, message_size) for i in range(messages)])
+
+
+# -------------------------------------------------------------------------------- interpretation
+
+
+def locate_chunks(
+    sent: bytes,
+    chunks: Sequence[Sequence[bytes]],
+    delivery_order: Sequence[tuple[int, int]],
+    max_steps: int | None = None,
+) -> list[tuple[int, int, int]]:
+    """Find where each delivered chunk sits in the sent stream.
+
+    chunks          per reader, the chunks it read, in the order it read them (one thread's reads are
+                    ordered in time, and the kernel serialises reads of one socket, so each reader's
+                    chunks lie at increasing offsets)
+    delivery_order  ``(reader, index into chunks[reader])`` in delivery order
+
+    The chunks tile the sent stream (every byte read once), so the stream is rebuilt as a merge of the
+    readers' sequences: at each offset, some reader's next chunk must match the bytes there. When more
+    than one does, the candidates are tried in delivery order (fewest reorderings first) and the search
+    backtracks on a dead end. Returns ``(reader, offset, length)`` in delivery order.
+    """
+    readers = len(chunks)
+    total = sum(len(c) for per in chunks for c in per)
+    n_chunks = sum(len(per) for per in chunks)
+    rank = [[0] * len(per) for per in chunks]  # delivery position of each chunk
+    for pos, (r, k) in enumerate(delivery_order):
+        rank[r][k] = pos
+    limit = max_steps if max_steps is not None else 20 * n_chunks + 100_000
+    offsets = [[-1] * len(per) for per in chunks]
+    nxt = [0] * readers
+    offset = 0
+    stack: list[tuple[list[int], int]] = []  # (candidates tried at this step, which one is in use)
+    steps = 0
+    while offset < total:
+        steps += 1
+        if steps > limit:
+            raise EpollkitError(f"could not place the {n_chunks} delivered chunks in the sent stream "
+                                f"within {limit} steps (offset {offset} of {total})")
+        cands = [r for r in range(readers)
+                 if nxt[r] < len(chunks[r]) and sent.startswith(chunks[r][nxt[r]], offset)]
+        cands.sort(key=lambda r: rank[r][nxt[r]])
+        choice = 0
+        while not cands:  # dead end: undo the last choice that had an alternative
+            if not stack:
+                raise EpollkitError(
+                    f"the delivered bytes are not a reordering of the sent stream (no chunk fits at "
+                    f"offset {offset} of {total}): bytes were corrupted or duplicated")
+            cands, choice = stack.pop()
+            r = cands[choice]
+            nxt[r] -= 1
+            offset -= len(chunks[r][nxt[r]])
+            offsets[r][nxt[r]] = -1
+            choice += 1
+            if choice >= len(cands):
+                cands = []
+        r = cands[choice]
+        offsets[r][nxt[r]] = offset
+        offset += len(chunks[r][nxt[r]])
+        nxt[r] += 1
+        stack.append((cands, choice))
+    if offset != len(sent) and total > len(sent):
+        raise EpollkitError(f"{total} bytes delivered but only {len(sent)} were sent")
+    return [(r, offsets[r][k], len(chunks[r][k])) for r, k in delivery_order]
+
+
+# ------------------------------------------------------------------------------------ validation
+
+
+def _check_int(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
+    return value
+
+
+def _check_number(name: str, value, lo: float, hi: float, *, open_low: bool = False) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
+        and (lo < value if open_low else lo <= value) and value <= hi
+    if not ok:
+        low = f"> {lo:g}" if open_low else f">= {lo:g}"
+        raise ValueError(f"{name} must be a number {low} and <= {hi:g}, not {value!r}")
+    return float(value)
+
+
+def validate(strategy, readers, messages, message_size, read_size, think_us, per_send, pace_us,
+             sender, deadline) -> strategies.Strategy:
+    """Check every parameter before anything is created; ``ValueError`` names the bad one."""
+    strat = strategies.get("read", strategy, SUPPORTED)
+    _check_int("readers", readers, 1, MAX_READERS)
+    _check_int("messages", messages, 1, MAX_MESSAGES)
+    _check_int("message_size", message_size, 1, MAX_SIZE)
+    _check_int("read_size", read_size, 1, MAX_SIZE)
+    _check_number("think_us", think_us, 0, MAX_THINK_US)
+    _check_int("per_send", per_send, 1, MAX_MESSAGES)
+    _check_number("pace_us", pace_us, 0, 1_000_000)
+    if sender not in ("thread", "process"):
+        raise ValueError(f"sender must be 'thread' or 'process', not {sender!r}")
+    _check_number("deadline", deadline, 0, 3600, open_low=True)
+    if messages * message_size > MAX_STREAM:
+        raise ValueError(f"messages x message_size must be at most {MAX_STREAM} bytes (256 MiB), not "
+                         f"{messages} x {message_size} = {messages * message_size}")
+    if per_send * message_size > 16 * MIB:
+        raise ValueError(f"per_send x message_size must be at most 16 MiB per send(), not "
+                         f"{per_send} x {message_size}")
+    return strat
+
+
+# ---------------------------------------------------------------------------------- the experiment
+
+
+def read(
+    strategy: str = "oneshot",
+    readers: int = 2,
+    messages: int = 20_000,
+    *,
+    message_size: int = 64,
+    read_size: int = 2048,
+    think_us: float = 0,
+    per_send: int = 1,
+    pace_us: float = 0,
+    sender: str = "thread",
+    deadline: float = DEFAULT_DEADLINE,
+) -> ReadResult:
+    """Run one read experiment on this kernel and return its record.
+
+    strategy      ``lt``, ``et``, ``lt-exclusive``, ``oneshot`` or ``oneshot-early-rearm``
+    readers       reader threads, 1-64
+    messages      numbered messages the sender writes, 1-1 000 000
+    message_size  bytes per message, 1 B-1 MiB (default 64)
+    read_size     bytes asked of each ``read()``, 1 B-1 MiB (default 2048, as in the post)
+    think_us      microseconds a reader sleeps between its wake-up and its first ``read()``
+                  (0-100 000): widens the race window. ``time.sleep`` cannot sleep less than ~50 us.
+    per_send      messages written per ``send()`` (1 = paced by the syscall, 16 = bursts of 16)
+    pace_us       microseconds the sender sleeps between ``send()`` calls (0 = as fast as it can)
+    sender        ``"thread"`` (shares this process and its GIL) or ``"process"`` (its own process)
+    deadline      seconds before the run is stopped with ExperimentTimeout
+
+    ``params`` of the record holds think_us, per_send, pace_us, sender, the number of ``epoll_ctl``
+    re-arms, and messages/s and MB/s over ``duration_s`` (first ``send()`` to last delivery).
+    """
+    strat = validate(strategy, readers, messages, message_size, read_size, think_us, per_send, pace_us,
+                     sender, deadline)
+    require_linux(flag="EPOLLEXCLUSIVE" if "EPOLLEXCLUSIVE" in strat.flags else None)
+    check_fd_budget(readers + 10, f"{readers} readers ({strategy})")
+    run = _ReadRun(strat, readers, messages, message_size, read_size, float(think_us), per_send,
+                   float(pace_us), sender, float(deadline))
+    return run.execute()
+
+
+class _ReadRun:
+    """One run: the connection, epoll sets, readers and the sender, torn down in reverse, always."""
+
+    def __init__(self, strat, readers, messages, message_size, read_size, think_us, per_send, pace_us,
+                 sender, deadline):
+        self.strat = strat
+        self.readers = readers
+        self.messages = messages
+        self.message_size = message_size
+        self.read_size = read_size
+        self.think_s = think_us / 1e6
+        self.think_us = think_us
+        self.per_send = per_send
+        self.pace_s = pace_us / 1e6
+        self.pace_us = pace_us
+        self.sender = sender
+        self.deadline = deadline
+        self.flags = 0
+        for name in strat.flags:
+            self.flags |= getattr(select, name)
+        self.sent = stream(messages, message_size)
+        self.total = len(self.sent)
+        # observations
+        self.chunks: list[list[bytes]] = [[] for _ in range(readers)]
+        self.order: list[tuple[int, int]] = []
+        self.delivered = 0
+        self.stats = [[0, 0, 0, 0] for _ in range(readers)]  # reads, returns, eagain, epoll_ctl
+        self.wakeups = [0] * readers
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.sender_error: BaseException | None = None
+        self.epolls: list = []
+
+    def execute(self) -> ReadResult:
+        s = self.strat
+        with ExitStack() as stack:
+            self.stop_r, self.stop_w = os.pipe()
+            stack.callback(os.close, self.stop_r)
+            stack.callback(os.close, self.stop_w)
+            lsock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            lsock.bind((HOST, 0))
+            lsock.listen(1)
+            lsock.settimeout(10.0)  # the main thread's own accept, not a worker's wait
+            port = lsock.getsockname()[1]
+
+            client = None
+            out = None
+            if self.sender == "process":
+                client = stack.enter_context(ClientProcess(
+                    "epollkit.lab._read_sender",
+                    [HOST, port, self.messages, self.message_size, self.per_send, self.pace_us]))
+                client.wait_ready()
+            else:
+                out = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                out.connect((HOST, port))
+            conn, _ = lsock.accept()
+            stack.enter_context(conn)
+            lsock.close()
+            conn.setblocking(False)
+            self.conn = conn
+            cfd = conn.fileno()
+
+            n_epolls = 1 if s.topology == "shared" else self.readers
+            for _ in range(n_epolls):
+                ep = stack.enter_context(select.epoll())
+                # Level-triggered and never drained: once written, every waiter on every instance
+                # is woken (ep_poll_callback on each), and stays woken.
+                ep.register(self.stop_r, select.EPOLLIN)
+                # EPOLLEXCLUSIVE entries wake in registration order (ep_ptable_queue_proc appends
+                # them at the tail of the socket's wait queue; __wake_up_common scans from the head).
+                ep.register(cfd, self.flags)
+                self.epolls.append(ep)
+
+            group = WorkerGroup(self.readers, self._reader, name=f"read-{s.name}")
+            stack.callback(self._stop, group, out)
+            group.start()
+            if not group.wait_blocked(timeout=10.0):
+                raise ExperimentTimeout("readers did not all reach their wait within 10 s")
+            sender_thread = None
+            t0 = time.perf_counter()
+            if client is not None:
+                client.go()
+            else:
+                sender_thread = threading.Thread(target=self._send, args=(out,), daemon=True,
+                                                 name="epollkit-read-sender")
+                stack.callback(sender_thread.join, 5.0)
+                sender_thread.start()
+            finished = self._wait_done()
+            duration = time.perf_counter() - t0
+            if not finished:
+                raise ExperimentTimeout(
+                    f"deadline of {self.deadline:g} s passed: {self.delivered} of {self.total} bytes "
+                    f"delivered ({s.name}, {self.readers} readers)")
+            if client is not None and not group.failed.is_set():
+                client.result(timeout=5.0)
+        group.raise_first_error()
+        if self.sender_error is not None:
+            raise self.sender_error
+
+        per_reader = [
+            ReaderStats(reader=i, reads=st[0], bytes=sum(len(c) for c in self.chunks[i]), returns=st[1],
+                        eagain=st[2], kernel_wakeups=self.wakeups[i])
+            for i, st in enumerate(self.stats)
+        ]
+        deliveries = locate_chunks(self.sent, self.chunks, self.order)
+        params = {
+            "think_us": self.think_us,
+            "per_send": self.per_send,
+            "pace_us": self.pace_us,
+            "sender": self.sender,
+            "epoll_ctl": sum(st[3] for st in self.stats),
+            "chunks": len(self.order),
+            "messages_per_s": round(self.messages / duration, 1),
+            "mb_per_s": round(self.total / duration / 1e6, 3),
+        }
+        return summarize_read(
+            backend="real",
+            strategy=s.name,
+            messages=self.messages,
+            message_size=self.message_size,
+            read_size=self.read_size,
+            deliveries=deliveries,
+            per_reader=per_reader,
+            bytes_sent=self.total,
+            params=params,
+            kernel=kernel_release(),
+            duration_s=duration,
+        )
+
+    def _wait_done(self) -> bool:
+        """Block until every byte is delivered or a reader failed (True), or the deadline (False)."""
+        return self.done.wait(self.deadline)
+
+    def _stop(self, group: WorkerGroup, out: socket.socket | None) -> None:
+        group.stop_flag.set()
+        os.write(self.stop_w, b"x")  # wakes every reader in every epoll set
+        if out is not None:
+            try:
+                out.shutdown(socket.SHUT_RDWR)  # a sender blocked in send() returns (EPIPE)
+            except OSError:
+                pass
+        group.join()
+
+    # -------------------------------------------------------------------------------------- sender
+
+    def _send(self, out: socket.socket) -> None:
+        view = memoryview(self.sent)
+        step = self.per_send * self.message_size
+        try:
+            for off in range(0, self.total, step):
+                out.sendall(view[off : off + step])
+                if self.pace_s:
+                    time.sleep(self.pace_s)
+            out.shutdown(socket.SHUT_WR)  # end of stream: readers see EOF after the last byte
+        except OSError as exc:
+            if not self.done.is_set() and not isinstance(exc, (BrokenPipeError, ConnectionResetError)):
+                self.sender_error = exc
+                self.done.set()
+        finally:
+            view.release()
+
+    # ------------------------------------------------------------------------------------- readers
+
+    def _deliver(self, index: int, data: bytes) -> None:
+        # The application's stream: the lock orders the appends; the race is before it.
+        with self.lock:
+            self.order.append((index, len(self.chunks[index])))
+            self.chunks[index].append(data)
+            self.delivered += len(data)
+            if self.delivered >= self.total:
+                self.done.set()
+
+    def _reader(self, index: int, group: WorkerGroup) -> None:
+        # Voluntary context switches of this thread (task->nvcsw) from just before its first wait to
+        # its exit: the wake-ups inside epoll_wait() that never return to Python count too, and so do
+        # sleeps on the GIL and the final wake-up by EOF or the stop.
+        base = _nvcsw()
+        try:
+            self._loop(index, group)
+        except BaseException:
+            self.done.set()  # wake the main thread; WorkerGroup records the error
+            raise
+        finally:
+            self.wakeups[index] = _nvcsw() - base
+
+    def _loop(self, index: int, group: WorkerGroup) -> None:
+        s, st = self.strat, self.stats[index]
+        ep = self.epolls[0 if s.topology == "shared" else index]
+        conn, cfd, size = self.conn, self.conn.fileno(), self.read_size
+        stop_fd, stop = self.stop_r, group.stop_flag
+        early = s.name == "oneshot-early-rearm"
+        group.mark_ready(index)
+        while True:
+            events = ep.poll(-1, 2)  # no timeout, see the module docstring
+            if stop.is_set() or any(fd == stop_fd for fd, _ in events):
+                return
+            if not any(fd == cfd for fd, _ in events):
+                continue
+            st[1] += 1
+            if self.think_s:
+                time.sleep(self.think_s)
+            eof = False
+            pending = []
+            while True:
+                try:
+                    data = conn.recv(size)
+                except BlockingIOError:
+                    st[2] += 1
+                    break
+                if not data:
+                    eof = True
+                    break
+                st[0] += 1
+                if early:
+                    pending.append(data)
+                else:
+                    self._deliver(index, data)
+                if not s.drain:
+                    break
+            if s.rearm:
+                if early:
+                    # WRONG on purpose: the item is armed again while this reader still holds bytes
+                    # it has not delivered; ep_modify() finds the socket readable, queues the item
+                    # and wakes another reader, whose newer bytes can reach the stream first.
+                    ep.modify(cfd, self.flags)
+                    st[3] += 1
+                    for data in pending:
+                        self._deliver(index, data)
+                else:
+                    # EPOLLONESHOT disarmed the item in ep_send_events(): no other reader could be
+                    # woken for this socket while we read and delivered. ep_modify() re-arms it and,
+                    # if bytes arrived meanwhile, queues it and wakes one sleeper (no lost wake-up).
+                    ep.modify(cfd, self.flags)
+                    st[3] += 1
+            if eof:
+                return  # the sender shut down its side: nothing more will come
+
+
+def _nvcsw() -> int:
+    return resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
+
+
+# ------------------------------------------------------------------------- sweeps and reference
+
+
+def race_sweep(
+    strategies_: Sequence[str] = SUPPORTED,
+    readers: Sequence[int] = (2,),
+    think_us: Sequence[float] = (0,),
+    *,
+    messages: int = 5_000,
+    repeats: int = 1,
+    **kw,
+) -> list[ReadResult]:
+    """One run per (strategy, readers, think_us, repeat): how often messages split and reorder."""
+    for t in think_us:
+        _check_number("think_us", t, 0, MAX_THINK_US)
+    _check_int("repeats", repeats, 1, 100)
+    return [read(s, n, messages, think_us=t, **kw)
+            for s in strategies_ for n in readers for t in think_us for _ in range(repeats)]
+
+
+def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
+    """The price of the ONESHOT fix: microseconds per ``epoll_ctl(EPOLL_CTL_MOD)`` re-arm, on a
+    connected socket with nothing to read (so the call does not queue or wake anything).
+
+    Returns ``{"us_per_call": {"median", "p90", "min"}, "calls", "kernel"}`` over batches of ``batch``.
+    """
+    _check_int("calls", calls, 1, 10_000_000)
+    _check_int("batch", batch, 1, calls)
+    require_linux()
+    flags = select.EPOLLIN | select.EPOLLET | select.EPOLLONESHOT
+    samples = []
+    a, b = socket.socketpair()
+    with a, b, select.epoll() as ep:
+        ep.register(a.fileno(), flags)
+        modify, fd = ep.modify, a.fileno()
+        for _ in range(max(1, calls // batch)):
+            t = time.perf_counter()
+            for _ in range(batch):
+                modify(fd, flags)
+            samples.append((time.perf_counter() - t) / batch * 1e6)
+    samples.sort()
+    return {
+        "us_per_call": {
+            "median": round(samples[len(samples) // 2], 4),
+            "p90": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 4),
+            "min": round(samples[0], 4),
+        },
+        "calls": len(samples) * batch,
+        "kernel": kernel_release(),
+    }
+
+
+REFERENCE_THINK_US = (0, 200, 1000)
+REFERENCE_READERS = (1, 2, 4)
+
+
+def reference_runs(messages: int = 20_000) -> list[ReadResult]:
+    """What ``epollkit record`` stores in ``data/reference/read.json``:
+
+    - every lab strategy with 1, 2 and 4 readers at think_us 0, 200 and 1000 (64-byte messages);
+    - the same at 2 readers with 100-byte messages (reads then end inside messages: splits);
+    - oneshot and et throughput with 1 and 2 readers: 50 000 messages at 1 message per send(), and
+      320 000 at 16 per send().
+    """
+    out = race_sweep(SUPPORTED, REFERENCE_READERS, REFERENCE_THINK_US, messages=messages)
+    out += race_sweep(SUPPORTED, (2,), (0, 200), messages=messages, message_size=100)
+    for s in ("et", "oneshot"):
+        for n in (1, 2):
+            for k in (1, 16):
+                out.append(read(s, n, 50_000 if k == 1 else 320_000, per_send=k))
+    return out
+
+
+# ------------------------------------------------------------------------------ notebook helpers
+
+
+def pick(results, **match) -> list:
+    """The records among ``results`` (one record or a list) whose fields -- or ``params`` entries --
+    equal ``match``: e.g. ``pick(runs, readers=2, think_us=0)``. Works on live and recorded runs alike."""
+    rs = results if isinstance(results, list) else [results]
+
+    def value(r, key):
+        if hasattr(r, key):
+            return getattr(r, key)
+        return (getattr(r, "params", None) or {}).get(key)
+
+    return [r for r in rs if all(value(r, k) == v for k, v in match.items())]
+
+
+def table_rows(results: Sequence[ReadResult]) -> list[dict]:
+    """One plain row per run, for ``pandas.DataFrame(table_rows(runs))``."""
+    rows = []
+    for r in results:
+        p = r.params or {}
+        rows.append({
+            "strategy": r.strategy,
+            "readers": r.readers,
+            "message_size": r.message_size,
+            "think_us": p.get("think_us", 0),
+            "deliveries": p.get("chunks"),
+            "reordered": r.reordered,
+            "split_messages": r.split_messages,
+            "in_order": r.in_order,
+            "lost_bytes": r.lost_bytes,
+            "wakeups": r.kernel_wakeups,
+            "eagain": r.eagain,
+            "epoll_ctl": p.get("epoll_ctl", 0),
+            "messages_per_s": p.get("messages_per_s"),
+        })
+    return rows

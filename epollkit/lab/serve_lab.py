@@ -1,0 +1,345 @@
+"""One shared queue or a queue per worker? The live queueing experiment of notebook 06.
+
+``connections`` client sockets (AF_UNIX stream pairs) carry requests; each request asks for a service
+time drawn from a gamma distribution with mean ``service_ms`` and coefficient of variation ``cv``
+(1 = exponential, 0 = fixed). A worker "serves" a request by sleeping for that long -- a sleep, not a
+busy loop, so the GIL does not serialise the work and a 2-core machine can stand in for many cores.
+``workers`` threads serve them in one of two ways:
+
+- ``shared`` -- the post's "combined queue": ONE epoll set holds every connection, registered
+  ``EPOLLIN | EPOLLET | EPOLLONESHOT``. A worker takes one readable connection, reads one request, serves
+  it and re-arms the connection with ``EPOLL_CTL_MOD``. The ready list (``rdllist``) is the one line; any
+  idle worker takes its head.
+- ``sharded`` -- each worker owns a fixed share of the connections (connection j belongs to worker
+  j mod workers) in its own epoll set, level-triggered: a queue per worker. A busy worker's requests wait
+  even while another worker idles.
+
+Arrivals are Poisson at rate utilization x workers / service_ms, each on a connection chosen uniformly at
+random, sent by a generator thread on an absolute schedule (seeded: both strategies get the same
+requests). Latency = service finished - request sent; wait = service started - request sent. The first
+10% of requests (the queue filling from empty) are left out of the statistics.
+
+The formulas beside each run (``model``) use the MEASURED mean service time (a sleep overshoots by tens of
+microseconds) and the achieved arrival rate: M/M/c for ``shared``, c x M/M/1 for ``sharded``
+(``epollkit.queueing``). Two known departures from those models: the ready list is FIFO by connection, not
+by request, and a second request on a connection that is being served waits for the re-arm.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import select
+import socket
+import struct
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+
+from .. import queueing
+from ..errors import ExperimentTimeout
+from ..results import ServeResult
+from ..system import kernel_release
+from ._harness import WorkerGroup, check_fd_budget, require_linux
+
+STRATEGIES = ("shared", "sharded")
+REQUEST = struct.Struct("<II")  # request id, service time in microseconds
+WARMUP = 0.1
+DEFAULT_DEADLINE = 120.0
+
+
+def _check_int(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
+    return value
+
+
+def _check_number(name: str, value, lo: float, hi: float, *, open_low: bool = False) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
+        and (lo < value if open_low else lo <= value) and value <= hi
+    if not ok:
+        low = f"> {lo:g}" if open_low else f">= {lo:g}"
+        raise ValueError(f"{name} must be a number {low} and <= {hi:g}, not {value!r}")
+    return float(value)
+
+
+def validate(strategy, workers, utilization, requests, service_ms, cv, connections, seed, deadline) -> None:
+    """Check every parameter before anything is created; ``ValueError`` names the bad one."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown serve strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
+    _check_int("workers", workers, 1, 64)
+    _check_number("utilization", utilization, 0, 0.99, open_low=True)
+    _check_int("requests", requests, 10, 200_000)
+    _check_number("service_ms", service_ms, 0.1, 1000)
+    _check_number("cv", cv, 0, 4)
+    _check_int("connections", connections, workers, 1024)
+    _check_int("seed", seed, 0, 2**32 - 1)
+    _check_number("deadline", deadline, 0, 3600, open_low=True)
+
+
+def schedule(workers: int, utilization: float, requests: int, service_ms: float, cv: float,
+             connections: int, seed: int) -> list[tuple[float, int, int]]:
+    """The requests, as ``(arrival time in s from the start, connection, service time in us)`` (pure:
+    a seeded ``random.Random``). Service times are gamma distributed (shape 1/cv^2, mean service_ms);
+    cv = 0 gives a fixed service time."""
+    rng = random.Random(seed)
+    rate = utilization * workers / (service_ms / 1e3)  # requests per second, all workers together
+    out, t = [], 0.0
+    for _ in range(requests):
+        t += rng.expovariate(rate)
+        conn = rng.randrange(connections)
+        if cv == 0:
+            service = service_ms
+        else:
+            shape = 1.0 / (cv * cv)
+            service = rng.gammavariate(shape, service_ms / shape)
+        out.append((t, conn, max(1, round(service * 1e3))))
+    return out
+
+
+def _stats(values: Sequence[float]) -> dict:
+    xs = sorted(values)
+    if not xs:
+        return {"mean": None, "p50": None, "p90": None, "p99": None, "max": None}
+    pick = lambda q: xs[min(len(xs) - 1, int(q * len(xs)))]  # noqa: E731
+    return {
+        "mean": round(sum(xs) / len(xs), 4),
+        "p50": round(pick(0.5), 4),
+        "p90": round(pick(0.9), 4),
+        "p99": round(pick(0.99), 4),
+        "max": round(xs[-1], 4),
+    }
+
+
+def model_prediction(strategy: str, workers: int, arrival_rate: float, service_ms: float, cv: float) -> dict:
+    """The formula's mean and percentiles (ms) for a run's measured rates (percentiles only for cv=1)."""
+    mu = 1e3 / service_ms  # per second
+    if strategy == "shared":
+        m = queueing.mmc(arrival_rate, mu, workers)
+        wq = queueing.mgc_mean_wait(arrival_rate, mu, workers, cv)
+    else:
+        m = queueing.per_worker(arrival_rate, mu, workers)
+        wq = queueing.mgc_mean_wait(arrival_rate / workers, mu, 1, cv)
+    out = {"name": m.name, "mean": round((wq + 1 / mu) * 1e3, 4) if m.stable else None}
+    for q, key in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
+        out[key] = round(m.response_percentile(q) * 1e3, 4) if (m.stable and cv == 1) else None
+    return out
+
+
+def serve(
+    strategy: str = "shared",
+    workers: int = 4,
+    utilization: float = 0.7,
+    *,
+    requests: int = 2_000,
+    service_ms: float = 2.0,
+    cv: float = 1.0,
+    connections: int = 64,
+    seed: int = 1,
+    deadline: float = DEFAULT_DEADLINE,
+) -> ServeResult:
+    """Run one queueing experiment on this kernel and return its record (see the module docstring).
+
+    strategy     ``"shared"`` (one epoll set, EPOLLONESHOT) or ``"sharded"`` (a share per worker)
+    workers      1-64 worker threads
+    utilization  target rho in (0, 0.99]: arrival rate / total service capacity
+    requests     10-200 000 requests; a run lasts about requests x service_ms / (workers x rho)
+    service_ms   mean service time, 0.1-1000 ms; ``cv`` its coefficient of variation, 0-4
+    connections  client connections, from ``workers`` to 1024
+    seed         the schedule's seed (same seed -> same requests for both strategies)
+    """
+    validate(strategy, workers, utilization, requests, service_ms, cv, connections, seed, deadline)
+    require_linux()
+    check_fd_budget(2 * connections + workers + 8, f"{connections} connections")
+    plan = schedule(workers, utilization, requests, service_ms, cv, connections, seed)
+    return _ServeRun(strategy, workers, utilization, plan, service_ms, cv, connections, seed,
+                     deadline).execute()
+
+
+class _ServeRun:
+    def __init__(self, strategy, workers, utilization, plan, service_ms, cv, connections, seed, deadline):
+        self.strategy = strategy
+        self.workers = workers
+        self.utilization = utilization
+        self.plan = plan
+        self.service_ms = service_ms
+        self.cv = cv
+        self.connections = connections
+        self.seed = seed
+        self.deadline = deadline
+        n = len(plan)
+        self.sent = [0.0] * n
+        self.start = [0.0] * n
+        self.end = [0.0] * n
+        self.served = [0] * workers
+        self.busy = [0.0] * workers
+        self.eagain = [0] * workers
+        self.completed = 0
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.gen_stop = threading.Event()
+        self.epolls: list = []
+        self.flags = select.EPOLLIN | (select.EPOLLET | select.EPOLLONESHOT if strategy == "shared" else 0)
+
+    def execute(self) -> ServeResult:
+        with ExitStack() as stack:
+            self.stop_r, self.stop_w = os.pipe()
+            stack.callback(os.close, self.stop_r)
+            stack.callback(os.close, self.stop_w)
+            self.clients, self.servers = [], {}
+            for _ in range(self.connections):
+                a, b = socket.socketpair()
+                stack.enter_context(a)
+                stack.enter_context(b)
+                b.setblocking(False)
+                self.clients.append(a)
+                self.servers[b.fileno()] = b
+            n_ep = 1 if self.strategy == "shared" else self.workers
+            for _ in range(n_ep):
+                ep = stack.enter_context(select.epoll())
+                ep.register(self.stop_r, select.EPOLLIN)  # level-triggered, never drained
+                self.epolls.append(ep)
+            for j, fd in enumerate(self.servers):
+                self.epolls[0 if self.strategy == "shared" else j % self.workers].register(fd, self.flags)
+
+            group = WorkerGroup(self.workers, self._worker, name=f"serve-{self.strategy}")
+            stack.callback(self._stop, group)
+            group.start()
+            if not group.wait_blocked(timeout=10.0):
+                raise ExperimentTimeout("workers did not all reach their wait within 10 s")
+            gen = threading.Thread(target=self._generate, name="epollkit-serve-generator", daemon=True)
+            stack.callback(gen.join, 5.0)
+            stack.callback(self.gen_stop.set)
+            t0 = time.perf_counter()
+            self.t0 = t0
+            gen.start()
+            finished = self._wait_done()
+            duration = time.perf_counter() - t0
+            if not finished:
+                raise ExperimentTimeout(f"deadline of {self.deadline:g} s passed: {self.completed} of "
+                                        f"{len(self.plan)} requests served ({self.strategy})")
+        group.raise_first_error()
+        return self._summarize(duration)
+
+    def _wait_done(self) -> bool:
+        return self.done.wait(self.deadline)
+
+    def _stop(self, group: WorkerGroup) -> None:
+        group.stop_flag.set()
+        self.gen_stop.set()
+        os.write(self.stop_w, b"x")
+        group.join()
+
+    def _generate(self) -> None:
+        t0, clients = self.t0, self.clients
+        for rid, (at, conn, service_us) in enumerate(self.plan):
+            delay = t0 + at - time.perf_counter()
+            if delay > 0 and self.gen_stop.wait(delay):  # the generator may wait with a timeout:
+                return                                   # it is not one of the measured waiters
+            if self.gen_stop.is_set():
+                return
+            self.sent[rid] = time.perf_counter()
+            clients[conn].send(REQUEST.pack(rid, service_us))
+
+    def _worker(self, index: int, group: WorkerGroup) -> None:
+        try:
+            self._loop(index, group)
+        except BaseException:
+            self.done.set()
+            raise
+
+    def _loop(self, index: int, group: WorkerGroup) -> None:
+        ep = self.epolls[0 if self.strategy == "shared" else index]
+        stop_fd, stop, shared = self.stop_r, group.stop_flag, self.strategy == "shared"
+        servers, flags, n = self.servers, self.flags, len(self.plan)
+        group.mark_ready(index)
+        while True:
+            events = ep.poll(-1, 1)  # no timeout: a timeout would reorder ep->wq
+            fd = events[0][0] if events else -1
+            if stop.is_set() or fd == stop_fd:
+                return
+            try:
+                data = servers[fd].recv(REQUEST.size)
+            except BlockingIOError:
+                self.eagain[index] += 1
+                if shared:
+                    ep.modify(fd, flags)
+                continue
+            if len(data) != REQUEST.size:
+                raise RuntimeError(f"short request: {len(data)} bytes")
+            rid, service_us = REQUEST.unpack(data)
+            start = time.perf_counter()
+            time.sleep(service_us / 1e6)
+            end = time.perf_counter()
+            self.start[rid], self.end[rid] = start, end
+            self.served[index] += 1
+            self.busy[index] += end - start
+            if shared:
+                # EPOLLONESHOT disarmed the connection when it was handed to us (ep_send_events);
+                # ep_modify() re-arms it and, if another request is already queued on it, puts it back
+                # on the shared ready list and wakes one idle worker.
+                ep.modify(fd, flags)
+            with self.lock:
+                self.completed += 1
+                if self.completed == n:
+                    self.done.set()
+
+    def _summarize(self, duration: float) -> ServeResult:
+        n = len(self.plan)
+        skip = int(n * WARMUP)
+        ids = range(skip, n)
+        lat = [(self.end[i] - self.sent[i]) * 1e3 for i in ids]
+        wait = [(self.start[i] - self.sent[i]) * 1e3 for i in ids]
+        service = [(self.end[i] - self.start[i]) * 1e3 for i in range(n)]
+        span = self.sent[-1] - self.sent[0]
+        rate = (n - 1) / span if span > 0 else 0.0
+        mean_service = sum(service) / n
+        model = model_prediction(self.strategy, self.workers, rate, mean_service, self.cv) if rate else None
+        return ServeResult(
+            experiment="serve",
+            backend="real",
+            strategy=self.strategy,
+            workers=self.workers,
+            connections=self.connections,
+            requests=n,
+            completed=self.completed,
+            service_ms=self.service_ms,
+            cv=self.cv,
+            utilization=self.utilization,
+            arrival_rate=round(rate, 2),
+            latency_ms=_stats(lat),
+            wait_ms=_stats(wait),
+            per_worker=[{"worker": i, "served": self.served[i], "busy_s": round(self.busy[i], 4),
+                         "eagain": self.eagain[i]} for i in range(self.workers)],
+            model=model,
+            params={"seed": self.seed, "measured_service_ms": round(mean_service, 4),
+                    "measured_utilization": round(rate * mean_service / 1e3 / self.workers, 4),
+                    "warmup_skipped": skip},
+            kernel=kernel_release(),
+            duration_s=round(duration, 4),
+        )
+
+
+def serve_sweep(
+    utilizations: Sequence[float] = (0.5, 0.7, 0.8, 0.9),
+    workers: int = 4,
+    strategies: Sequence[str] = STRATEGIES,
+    **kw,
+) -> list[ServeResult]:
+    """Both strategies at each utilisation, with the same seed (the same requests)."""
+    for u in utilizations:
+        _check_number("utilization", u, 0, 0.99, open_low=True)
+    return [serve(s, workers, u, **kw) for u in utilizations for s in strategies]
+
+
+def reference_runs() -> list[ServeResult]:
+    """What ``epollkit record`` stores in ``data/reference/serve.json``: 4 workers at utilisations
+    0.3-0.9 (exponential service), and at 0.8 the spread cv = 0 and 2 and 2 or 8 workers."""
+    out = serve_sweep((0.3, 0.5, 0.7, 0.8, 0.9), 4, requests=3_000)
+    out += serve_sweep((0.8,), 4, cv=0.0, requests=3_000)
+    out += serve_sweep((0.8,), 4, cv=2.0, requests=3_000)
+    out += serve_sweep((0.8,), 2, requests=3_000)
+    out += serve_sweep((0.8,), 8, requests=3_000)
+    return out
