@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import data, system
+from .errors import UnsupportedPlatform
 
 
 def setup(*, quiet: bool = False) -> bool:
@@ -55,10 +56,14 @@ def live_or_recorded(run: Callable[[], object], name: str, **match):
 
     Returns a record (live) or a list of records (recorded); the caller's plot takes either.
     """
+    reason = ""
     if live():
-        return run()
+        try:
+            return run()
+        except UnsupportedPlatform as exc:  # e.g. epoll but no EPOLLEXCLUSIVE (Linux < 4.5)
+            reason = f" ({exc})"
     found = data.find(name, **match)
-    print(f"NOT LIVE: showing {len(found)} recorded result(s), {data.describe(name)}.")
+    print(f"NOT LIVE{reason}: showing {len(found)} recorded result(s), {data.describe(name)}.")
     return found[0] if len(found) == 1 else found
 
 

@@ -107,3 +107,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("epollkit: interrupted\n")
         return 130
+    except Exception as exc:  # any other run-time failure: one line, never a traceback
+        sys.stderr.write(f"epollkit: error: {type(exc).__name__}: {exc}\n")
+        return 1

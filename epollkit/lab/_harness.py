@@ -87,6 +87,14 @@ def voluntary_switches(tid: int) -> int:
     raise RuntimeError(f"no voluntary_ctxt_switches for thread {tid}")
 
 
+def asleep_in_wait(tid: int) -> bool:
+    """The thread sleeps (or has exited), and not on a futex (the GIL, a lock): see wait_until_blocked."""
+    state = thread_state(tid)
+    if state == "?":
+        return True
+    return state in "SD" and "futex" not in thread_wchan(tid)
+
+
 def wait_until_blocked(
     tids: Sequence[int],
     *,
@@ -94,16 +102,20 @@ def wait_until_blocked(
     settle: float = 0.02,
     ready: Callable[[], bool] | None = None,
 ) -> bool:
-    """Wait until every thread in ``tids`` is asleep ('S') and stays so for ``settle`` seconds.
+    """Wait until every thread in ``tids`` is asleep in its wait call and stays so for ``settle`` s.
 
-    ``ready`` (optional) must also be true (e.g. "every worker has entered its wait loop"). Returns
-    False at ``timeout``. Sleeping on the GIL is also 'S': callers that need "asleep in the kernel wait"
-    check ``ready`` flags set just before the blocking call, then settle.
+    "Asleep in its wait call" is state 'S' (or 'D', or gone) **and** not asleep on a futex: a thread
+    that waits for Python's GIL (or a lock) is 'S' too, but its next sleep would be its first in the
+    real wait, and counting from there would add a wake-up that never happened. The kernel tells where a
+    thread sleeps in ``/proc/self/task/<tid>/wchan`` (``do_epoll_wait``, ``poll_schedule_timeout``,
+    ``inet_csk_accept`` for the waits here; ``futex_*`` for the GIL). Where wchan is hidden ('' or
+    '0'), only the state is checked. ``ready`` (optional) must also be true (e.g. "every worker has
+    entered its wait loop"). Returns False at ``timeout``.
     """
     deadline = time.monotonic() + timeout
     calm_since = None
     while time.monotonic() < deadline:
-        ok = (ready is None or ready()) and all(thread_state(t) in "SD?" for t in tids)
+        ok = (ready is None or ready()) and all(asleep_in_wait(t) for t in tids)
         now = time.monotonic()
         if ok:
             calm_since = calm_since or now
