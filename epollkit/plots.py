@@ -313,7 +313,8 @@ def oneshot_price(results: Sequence, ax=None):
     width = 0.4
     ctl = [r.params.get("epoll_ctl_per_connection") or 0.0 for r in rs]
     cpu = [r.params.get("cpu_us_per_connection") or 0.0 for r in rs]
-    ax.bar([x - width / 2 for x in xs], ctl, width, color="grey", label="epoll_ctl per connection")
+    ax.bar([x - width / 2 for x in xs], ctl, width, color="white", edgecolor="black", hatch="//",
+           label="epoll_ctl per connection")
     ax.set_ylabel("epoll_ctl calls per connection")
     right = ax.twinx()
     right.bar([x + width / 2 for x in xs], cpu, width, color=[color(r.strategy) or "C0" for r in rs],

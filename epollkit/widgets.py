@@ -288,6 +288,13 @@ def _as_trace(start):
                      f"not {type(start).__name__}")
 
 
+_GOAL_WORDS = {
+    "eagain": "get <b>EAGAIN</b> (its first accept()/read() after a wake-up finds nothing)",
+    "wasted-wakeup": "be woken for nothing (<b>wasted-wakeup</b>)",
+    "herd": "be woken together with another thread for one event (<b>herd</b>)",
+}
+
+
 def _goal_check(goal):
     """``goal`` -> (predicate(trace) -> bool, description)."""
     from .sim import PROPERTIES
@@ -306,7 +313,8 @@ def _goal_check(goal):
         def reached(tr):
             return any(prop in s.shows and (actor is None or s.actor == actor) for s in tr.steps) \
                 or (actor is None and prop in tr.properties)
-        return reached, f"make {actor or 'some thread'} show <b>{prop}</b>"
+        what = _GOAL_WORDS.get(prop, f"show <b>{prop}</b>")
+        return reached, f"make {actor or 'some thread'} {what}"
     raise ValueError(f"goal must be a property name ({', '.join(PROPERTIES)}), a (property, thread) pair "
                      f"or a callable(trace) -> bool, not {goal!r}")
 
@@ -365,15 +373,15 @@ class Scheduler:
         self.restart_button.on_click(lambda _b: self.restart())
         self.explore_button.on_click(lambda _b: self.explore())
         self.status = w.HTML()
-        self.state_view = w.HTML()
-        self.steps_view = w.HTML()
+        self.board = w.Output()  # the state and the trace so far (an Output, so it reads as the widget's
+        self.state_html = self.steps_html = ""  # content in JupyterLab and in the static notebook)
         self.outcomes_view = w.HTML()
         self.witnesses = w.HBox()
         self.box = w.VBox([
             self.title, self.status,
             w.HBox([w.HTML("<b>next:</b>&nbsp;"), self.moves]),
             w.HBox([self.undo_button, self.restart_button, self.explore_button]),
-            w.HBox([self.state_view, self.steps_view]),
+            self.board,
             self.outcomes_view, self.witnesses,
         ])
         self.refresh()
@@ -459,8 +467,12 @@ class Scheduler:
             buttons.append(b)
         self.moves.children = buttons
         self.undo_button.disabled = not tr.steps
-        self.state_view.value = _view_html(tr)
-        self.steps_view.value = _steps_html(tr)
+        self.state_html, self.steps_html = _view_html(tr), _steps_html(tr)
+        board = (f"<div style='display:flex;flex-wrap:wrap;align-items:flex-start'>{self.state_html}"
+                 f"{self.steps_html}</div>")
+        # Output.outputs is set directly (no capture context): it works without a front end, and fast
+        self.board.outputs = ({"output_type": "display_data", "metadata": {},
+                               "data": {"text/html": board, "text/plain": tr.text() or "(no steps yet)"}},)
         if self.goal is not None and self.goal_reached_at is None and self.goal(tr):
             self.goal_reached_at = len(tr)
         self._message("")
