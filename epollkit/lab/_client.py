@@ -1,9 +1,9 @@
 """The connecting client of the accept experiments, run as ``python -m epollkit.lab._client`` in a
 process of its own (so the workers' GIL is never inside a measured interval).
 
-Protocol: print ``ready``; wait for ``go`` on stdin; connect ``COUNT`` times to ``HOST PORT``, paced at
-at most ``RATE`` connections/s (0 = a burst), closing each connection right after ``connect()`` returns; print one
-JSON line ``{"connected", "errors", "first_error", "duration_s"}``.
+Protocol: print ``ready``; wait for ``go`` on stdin; connect ``COUNT`` times to ``HOST PORT``, paced
+at at most ``RATE`` connections/s (0 = a burst), closing each connection right after ``connect()``
+returns; print one JSON line ``{"connected", "errors", "first_error", "duration_s"}``.
 """
 
 from __future__ import annotations
