@@ -32,7 +32,8 @@ def cpu(fn):
 
 
 def main() -> int:
-    print(f"kernel {platform.release()}, python {platform.python_version()}")
+    print(f"kernel {platform.release()}, python {platform.python_version()}; model rules: "
+          f"{sim.generation().describe()}")
     print("== conformance scenarios, explored exhaustively (CPU s)")
     worst = (0.0, None, 0)
     total = 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 
 import pytest
 
@@ -54,6 +55,10 @@ def test_the_design_example_loads():
     ({"kernel__0": {"write": "l0", "bytes": 1}}, "kernel[0].write: 'l0' is a listener, not a stream"),
     ({"kernel__0": {"close": "s0"}}, "kernel[0]: unknown kernel event with close; valid: write, connect"),
     ({"order": "random"}, "order: unknown order 'random'; valid: threads-block-first, kernel-first, free"),
+    ({"start": "random"}, "start: unknown start 'random'; valid: together, in-order"),
+    ({"kernel__0": {"write": "s0", "bytes": 32769}},
+     "kernel[0].bytes: 32769 is not an integer in 1..32768 (a larger write is several skbs, so several "
+     "wake-ups: unix_stream_sendmsg(); split it into several writes)"),
     ({"colour": "red"}, "unknown field 'colour'; valid: name, objects"),
 ])
 def test_loader_refuses_a_bad_file_with_one_line_naming_field_value_and_valid_ones(change, message):
@@ -94,19 +99,42 @@ def test_cli_scenario_sim_explore_json(capsys):
     assert d["backend"] == "sim" and d["schedules"] >= 2 and d["states"] > 0
     assert sorted(json.dumps(o["threads"]) for o in d["outcomes"]) == sorted(
         json.dumps(o) for o in sim.load("et-one-write-two-threads").expect)
+    assert d["rules"] == sim.generation().to_dict()  # the default: this machine's rules, said so
+
+
+def test_cli_scenario_sim_prints_the_rules_it_imitates(capsys):
+    assert cli(["scenario", "lt-one-write-two-threads", "--explore", "--kernel", "5.10.20"]) == 0
+    out = capsys.readouterr().out
+    assert "kernel rules: 5.10.20 (asked): no LT cascade" in out and "(NOT in expect" in out
 
 
 @linux_only
-def test_cli_scenario_real_json(capsys):
+def test_cli_scenario_real_json_measures_the_cascade(capsys):
     assert cli(["scenario", "lt-one-write-two-threads", "--backend", "real", "--repeat", "2", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["backend"] == "real" and d["kernel"] and sum(o["count"] for o in d["outcomes"]) == 2
-    assert d["outcomes"][0]["threads"] == {"A": [[["s0", ["EPOLLIN"]]]], "B": [[["s0", ["EPOLLIN"]]]]}
+    assert d["backend"] == "real" and d["kernel"] == platform.release()
+    assert sum(o["count"] for o in d["outcomes"]) == 2
+    both = {"A": [[["s0", ["EPOLLIN"]]]], "B": [[["s0", ["EPOLLIN"]]]]}
+    if sim.generation(platform.release()).cascade:
+        assert d["outcomes"][0]["threads"] == both
+    else:  # 5.5-5.12 before 7fab29e35630: one thread returns, the other stays asleep
+        assert all(sorted(map(json.dumps, o["threads"].values())).count('["blocked"]') == 1
+                   for o in d["outcomes"])
+    m = d["model"]
+    assert m["in_model"] and m["cascade"] == (d["outcomes"][0]["threads"] == both)
+
+
+@linux_only
+def test_detect_generation_measures_this_kernel(no_leaks):
+    g = sim.detect_generation(repeat=2)
+    assert g.source == "measured" and g.kernel == platform.release() and g.certain
+    assert "lt-one-write-two-threads" in g.why
 
 
 @linux_only
 @pytest.mark.parametrize("name", ["blocking-accept-wakes-one", "oneshot-second-write-nothing",
-                                  "post-et-accept-starvation"])
+                                  "post-et-accept-starvation", "blocking-accept-first-blocked-wins-in-order",
+                                  "ctl-del-ignores-exclusive-flags"])
 def test_real_backend_leaves_no_fds_threads_or_children(name, no_leaks):
     from epollkit.lab import run_scenario
 
@@ -120,3 +148,9 @@ def test_real_backend_validates_repeat_before_creating_anything(no_leaks):
 
     with pytest.raises(ValueError, match="repeat must be an integer in 1..1000, not 0"):
         run_scenario("lt-repeat-one-thread", repeat=0)
+
+
+def test_detect_generation_without_epoll_says_it_did_not_measure(monkeypatch):
+    monkeypatch.setenv("EPOLLKIT_NO_EPOLL", "1")
+    g = sim.detect_generation()
+    assert g.source == "this machine" and not g.certain and g.why.startswith("not measured (no epoll here)")

@@ -74,6 +74,69 @@ def test_trace_renders_numbered_actor_lines():
     assert tr.to_list()[2]["actor"] == "Kernel"
 
 
+# ------------------------------------------------------------------------ wake order, start order
+
+
+def test_in_order_start_lets_b_move_only_after_a_has_gone_to_sleep():
+    setup = sim.load("epoll-wakes-last-sleeper-in-order").setup()
+    assert sim.start(setup).enabled == ("Thread A",)
+    with pytest.raises(ValueError, match="start in-order: Thread B starts only after Thread A has gone to"):
+        sim.replay(setup, ["B"])
+    tr = sim.replay(setup, ["A", "B", "Kernel"])
+    assert tr.steps[1].view.sleepers["e0"] == ("B", "A") and tr.view.threads["B"] == "woken, runnable"
+
+
+def test_epoll_ctl_del_ignores_the_flags_it_is_given():
+    from epollkit.sim.rules import ctl_error
+
+    setup = sim.load("ctl-del-ignores-exclusive-flags").setup()
+    st, w = setup.initial, setup.world
+    flags = frozenset({"EPOLLIN", "EPOLLEXCLUSIVE", "EPOLLONESHOT"})
+    assert ctl_error(st, w, "del", "e0", "s0", flags) is None
+    assert ctl_error(st, w, "mod", "e0", "s0", frozenset({"EPOLLIN", "EPOLLEXCLUSIVE"})) == "EINVAL"
+
+
+# ---------------------------------------------------------------------------- kernel generations
+
+
+@pytest.mark.parametrize("release, cascade, certain", [
+    ("newest", True, True), ("no-cascade", False, True), ("6.18.44-fc-v657", True, True),
+    ("5.4.0", True, True), ("5.9.16", False, True), ("5.10", False, False), ("5.10.35", False, True),
+    ("5.10.36", True, True), ("5.11.19", False, True), ("5.11.20", True, True), ("5.12.2", False, True),
+    ("5.12.3", True, True), ("5.13.0", True, True),
+    ("5.10.0-21-amd64", True, False),  # a vendor string hides the stable patch level
+    ("5.8.0-63-generic", False, False),
+])
+def test_kernel_generation_follows_the_backports_of_7fab29e35630(release, cascade, certain):
+    g = sim.generation(release)
+    assert (g.cascade, g.certain) == (cascade, certain)
+    assert sim.kernel_generation(release) == (release, cascade)
+
+
+def test_every_default_imitates_this_machine_and_says_so():
+    here = sim.generation()
+    assert here.source == "this machine"
+    assert sim.load("lt-one-write-two-threads").setup().world.kernel == here.kernel
+    assert sim.accept_setup("epoll-lt", 2, 1).world.kernel == here.kernel
+    assert sim.read_setup("lt", 2, 1).world.kernel == here.kernel
+    r = sim.accept("epoll-lt", 2, 1)
+    assert r.params["kernel"] == here.kernel and r.params["rules"] == here.describe()
+    assert sim.read("lt", 2, 1).params["rules"] == here.describe()
+
+
+def test_a_generation_object_can_be_passed_as_kernel():
+    g = sim.Generation("5.10.20", False, True, "measured", "measured")
+    tr = sim.replay(sim.load("lt-one-write-two-threads").setup(kernel=g), ["A", "B", "Kernel", "B"])
+    assert "wakes no one at the end of the harvest" in tr.steps[-1].text
+
+
+def test_writes_larger_than_one_skb_are_refused_because_they_are_several_wakeups():
+    with pytest.raises(ValueError, match=r"message_size must be an integer in 1..32768, not 65536: a larger "
+                                         r"write is several skbs"):
+        sim.read_setup("lt", 2, 1, 65536)
+    assert sim.read_setup("lt", 2, 1, 32768).events == (("write", "s0", 32768),)
+
+
 # ----------------------------------------------------------------------------- the post's traces
 
 LT_POST = [
@@ -95,7 +158,7 @@ def test_post_lt_accept_trace_replays_exactly():
     assert r.stopped_at is None
     assert [(s["actor"], s["text"]) for s in r.trace.to_list()] == LT_POST
     shows = {s.index: s.shows for s in r.trace.steps if s.shows}
-    assert shows == {4: ("herd",), 7: ("wasted-wakeup", "eagain")}
+    assert shows == {4: ("herd",), 7: ("wasted-wakeup", "eagain", "eagain-first")}
 
 
 @pytest.mark.parametrize("name", ["et-accept-wasted-wakeup", "lt-exclusive-read-race", "et-read-race"])
@@ -143,11 +206,12 @@ def test_post_lt_trace_on_5_10_stops_where_b_is_never_woken():
 
 
 def props(strategy, workers, connections):
-    return set(sim.explore(sim.accept_setup(strategy, workers, connections)).properties)
+    return set(sim.explore(sim.accept_setup(strategy, workers, connections, kernel="newest")).properties)
 
 
 def rprops(strategy, readers, messages, size=4, read=4):
-    return set(sim.explore(sim.read_setup(strategy, readers, messages, size, read)).properties)
+    setup = sim.read_setup(strategy, readers, messages, size, read, kernel="newest")
+    return set(sim.explore(setup).properties)
 
 
 def test_epoll_exclusive_with_one_connection_never_shows_herd():
@@ -159,11 +223,64 @@ def test_epoll_lt_private_shows_herd_because_every_instance_is_woken():
 
 
 def test_epoll_lt_shared_shows_herd_wasted_wakeup_and_eagain_through_the_cascade():
-    assert {"herd", "wasted-wakeup", "eagain"} <= props("epoll-lt", 2, 1)
+    assert {"herd", "wasted-wakeup", "eagain", "eagain-first"} <= props("epoll-lt", 2, 1)
 
 
-def test_epoll_et_shared_with_one_connection_wakes_one_thread():
-    assert props("epoll-et", 2, 1) == set()
+def test_epoll_et_shared_with_one_connection_wakes_one_thread_whose_drain_ends_in_eagain():
+    # DESIGN.md: eagain = an accept() returned EAGAIN after the wait returned -- the drain's last call
+    assert props("epoll-et", 2, 1) == {"eagain"}
+
+
+def test_eagain_first_is_the_confused_thread_not_the_end_of_a_drain():
+    lt = sim.post_replay("lt-accept-wasted-wakeup", kernel="newest").trace
+    assert lt.steps[-1].shows == ("wasted-wakeup", "eagain", "eagain-first")  # B's only accept() fails
+    et = sim.load("et-read-drains-to-eagain")
+    assert sim.explore(et.setup("newest")).properties == ("eagain",)
+
+
+# ------------------------------------------------------------------------------------ herd's cause
+
+
+def test_an_epoll_ctl_rearm_that_wakes_a_second_thread_is_not_herd():
+    # the reviewer's schedule: conn 1 wakes B, B disarms the ONESHOT item, conn 2 queues nothing,
+    # A is... asleep; B accepts and re-arms with EPOLL_CTL_MOD: ep_modify() finds l0 ready and wakes A
+    setup = sim.accept_setup("epoll-oneshot", 2, 2, kernel="newest")
+    tr = sim.replay(setup, ["A", "B", "Kernel", "B", "Kernel", "B", "B"])
+    assert "ep_modify" in tr.steps[-1].text and "wakes Thread A" in tr.steps[-1].text
+    assert "herd" not in tr.properties
+    assert "herd" not in sim.explore(setup).properties
+
+
+def test_herd_follows_the_cascade_to_the_event_that_queued_the_item():
+    tr = sim.replay(sim.load("lt-one-write-three-threads").setup("newest"), ["A", "B", "C", "Kernel", "C"])
+    assert "ep_done_scan" in tr.steps[-1].text and tr.steps[-1].shows == ("herd",)
+
+
+def test_two_events_that_wake_one_thread_each_are_not_herd():
+    assert sim.explore(sim.load("blocking-accept-rewait-fifo-one-each").setup()).properties == ()
+
+
+# ------------------------------------------------------------------------------------------ stuck
+
+
+def test_stuck_needs_every_thread_asleep_so_a_thread_that_was_told_and_finished_is_not_a_lost_wakeup():
+    for name in ("et-one-write-two-threads", "private-instances-exclusive-first-wins",
+                 "listener-et-two-threads"):
+        assert "stuck" not in sim.explore(sim.load(name).setup()).properties, name
+
+
+def test_a_thread_asleep_on_an_epollout_only_item_is_not_stuck_when_bytes_are_queued():
+    out_only = {
+        "name": "EPOLLOUT only", "objects": {"e0": "epoll", "s0": "stream"},
+        "watch": [{"epoll": "e0", "fd": "s0", "events": ["EPOLLOUT", "EPOLLET"]}],
+        "threads": {"A": [{"call": "epoll_wait", "epoll": "e0"}, {"call": "epoll_wait", "epoll": "e0"}]},
+        "kernel": [{"write": "s0", "bytes": 1}]}
+    ex = sim.explore(sim.load(out_only).setup())
+    assert ex.outcome_set() == [{"A": [[["s0", ["EPOLLOUT"]]], "blocked"]}] and "stuck" not in ex.properties
+    asks_in = json.loads(json.dumps(out_only))
+    asks_in["watch"][0]["events"] = ["EPOLLIN", "EPOLLOUT", "EPOLLET"]
+    asks_in["threads"]["A"].insert(0, {"call": "epoll_wait", "epoll": "e0"})
+    assert "stuck" in sim.explore(sim.load(asks_in).setup()).properties  # the write's edge was taken
 
 
 def test_blocking_accept_never_shows_herd_or_eagain():
@@ -206,12 +323,33 @@ def test_read_et_once_strands_bytes():
     assert "stuck" in rprops("et-once", 2, 2, 4, 2)
 
 
-def test_witnesses_are_shortest():
-    ex = sim.explore(sim.accept_setup("epoll-lt", 2, 1))
-    herd = ex.witnesses["herd"]
-    # two sleeps, the connection, the harvest that wakes the second thread, ... to the end of the run
-    assert herd.steps[3].shows == ("herd",)
-    assert all(len(herd) <= len(w) or p != "herd" for p, w in ex.witnesses.items())
+def _shortest_by_enumeration(setup) -> dict:
+    """Independently of the explorer: walk EVERY complete schedule (no state merging) and keep, per
+    property, the length of the shortest one that shows it."""
+    m = sim.Machine(setup)
+    best: dict = {}
+    stack = [(setup.initial, 0)]
+    while stack:
+        st, n = stack.pop()
+        moves = m.enabled(st)
+        if not moves:
+            for p in st.props:
+                best[p] = min(best.get(p, n), n)
+        stack.extend((m.apply(st, mv), n + 1) for mv in moves)
+    return best
+
+
+@pytest.mark.parametrize("setup", [
+    sim.accept_setup("epoll-lt", 2, 1, kernel="newest"),
+    sim.accept_setup("epoll-et", 2, 2, kernel="newest"),
+    sim.read_setup("et", 2, 2, 4, 2, kernel="newest"),
+], ids=["epoll-lt-2x1", "epoll-et-2x2", "read-et-2x2"])
+def test_witnesses_are_the_shortest_complete_schedules_showing_each_property(setup):
+    ex = sim.explore(setup)
+    want = _shortest_by_enumeration(setup)
+    assert set(ex.witnesses) == set(want)
+    assert {p: len(w) for p, w in ex.witnesses.items()} == want
+    assert all(p in w.properties for p, w in ex.witnesses.items())
 
 
 def test_exploration_stops_at_the_state_budget():
@@ -233,7 +371,7 @@ def test_sim_accept_explore_adds_schedules_states_outcomes_witnesses():
     r = sim.accept("epoll-lt", 2, 1, explore=True, kernel="newest")
     d = r.to_dict()
     assert d["schedules"] == sum(o["count"] for o in d["outcomes"])
-    assert set(d["witnesses"]) == {"herd", "wasted-wakeup", "eagain"}
+    assert set(d["witnesses"]) == {"herd", "wasted-wakeup", "eagain", "eagain-first"}
     assert d["witnesses"]["herd"][0] == {"actor": "Thread A",
                                          "text": "calls epoll_wait(e0): nothing ready; sleeps at the head "
                                                  "of e0's ep->wq"}
@@ -260,11 +398,13 @@ def test_every_accept_strategy_accepts_every_connection_on_the_canonical_schedul
 
 
 @pytest.mark.parametrize("strategy", list(READ))
-def test_every_read_strategy_runs_on_the_model(strategy):
+def test_every_read_strategy_hands_on_every_byte_it_reads(strategy):
     r = sim.read(strategy, 2, 2, 4, 4, seed=1, kernel="newest")
-    assert r.backend == "sim" and r.bytes_sent == 8
+    assert r.backend == "sim"
+    # bytes counted by the readers' read() calls == bytes in the delivered stream (two separate books)
+    assert sum(p.bytes for p in r.per_reader) == r.bytes_delivered
     if strategy != "et-once":
-        assert r.lost_bytes == 0
+        assert r.bytes_delivered == 8
 
 
 def test_same_seed_gives_byte_identical_json():
@@ -301,6 +441,14 @@ def test_cli_sim_accept_json_has_the_lab_keys(capsys):
     d = json.loads(capsys.readouterr().out)
     assert CONTRACT_ACCEPT_KEYS <= set(d) and {"schedules", "states", "outcomes", "witnesses"} <= set(d)
     assert set(d["per_worker"][0]) == {"worker", "accepts", "returns", "eagain", "kernel_wakeups"}
+
+
+def test_cli_sim_records_and_prints_the_kernel_rules_it_used(capsys):
+    assert cli(["sim", "accept", "--strategy", "epoll-lt", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["params"]["rules"] == sim.generation().describe()
+    assert cli(["sim", "read", "--strategy", "lt", "--kernel", "5.10.20"]) == 0
+    assert "kernel rules: 5.10.20 (asked): no LT cascade" in capsys.readouterr().out
 
 
 def test_cli_sim_read_json_has_the_lab_keys(capsys):

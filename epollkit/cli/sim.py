@@ -33,7 +33,8 @@ def add_arguments(p) -> None:
         how.add_argument("--seed", type=int, default=None,
                          help="one random interleaving from this seed (default: the canonical one)")
         q.add_argument("--kernel", default=None,
-                       help="kernel release to imitate, e.g. 5.10 or newest (default: this machine's)")
+                       help="kernel release whose rules to imitate, e.g. 5.10.20, newest, no-cascade "
+                            "(default: this machine's)")
         q.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -43,14 +44,15 @@ def table(r) -> str:
         "canonical schedule" if p.get("seed") is None else f"seed {p['seed']}")
     if r.experiment == "accept":
         lines = [f"sim accept  strategy={r.strategy}  workers={r.workers}  connections={r.connections}  "
-                 f"kernel rules={p.get('kernel')}  ({how})",
+                 f"({how})", f"kernel rules: {p.get('rules') or p.get('kernel')}",
                  f"accepted {r.accepted}, lost {r.lost}; per connection: returns "
                  f"{r.returns_per_connection:.2f}, EAGAIN {r.eagain_per_connection:.2f}, kernel wake-ups "
                  f"{r.kernel_wakeups_per_connection:.2f}; max share {r.max_share:.0%}; "
                  f"accept order {r.accept_order}"]
     else:
         lines = [f"sim read  strategy={r.strategy}  readers={r.readers}  messages={r.messages} x "
-                 f"{r.message_size} B  read_size={r.read_size}  kernel rules={p.get('kernel')}  ({how})",
+                 f"{r.message_size} B  read_size={r.read_size}  ({how})",
+                 f"kernel rules: {p.get('rules') or p.get('kernel')}",
                  f"delivered {r.bytes_delivered} of {r.bytes_sent} bytes; split {r.split_messages}; "
                  f"reordered {r.reordered}; returns {r.returns}, EAGAIN {r.eagain}, "
                  f"kernel wake-ups {r.kernel_wakeups}"]

@@ -13,6 +13,10 @@ How a run goes:
   done: its state in ``/proc/self/task/<tid>/stat`` is ``S``, its ``wchan`` is the wait of the call it
   announced (``do_epoll_wait``/``ep_poll``, ``inet_csk_accept``), and this holds for a settle period.
   ``free``: the same before the first event only; ``kernel-first``: all events before the threads start;
+- ``"start": "in-order"``: the threads are let go one at a time in file order (each waits on its own
+  gate, a ``threading.Event``, before its first call), and the next one only once the previous one is
+  asleep in its wait (or done) -- so the order in which they first fall asleep is the file's order,
+  and a single event shows the wake order (LIFO ``ep->wq``, FIFO ``accept()``);
 - after the last event the run waits until every thread is done or asleep (settled), at most 1 s; a
   thread still asleep then is reported ``"blocked"`` for that call. Nothing can wake a thread that is
   asleep in the kernel once all others are asleep or done and no event is left, so waiting the full
@@ -28,6 +32,7 @@ import os
 import platform
 import select
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -81,6 +86,11 @@ class _Run:
         self.done = [False] * len(self.thread_names)
         self.results = [[] for _ in self.thread_names]
         self.hard_deadline = 0.0
+        # "start": "in-order": each thread waits at its gate until the previous one is asleep
+        self.gates = [threading.Event() for _ in self.thread_names]
+        if sc.start != "in-order":
+            for g in self.gates:
+                g.set()
 
     # ------------------------------------------------------------------------------ objects
     def build(self) -> None:
@@ -116,6 +126,7 @@ class _Run:
         name = self.thread_names[index]
         out = self.results[index]
         try:
+            self.gates[index].wait()  # set at once, or ("in-order") when the threads before are asleep
             for k, call in enumerate(self.sc.threads[name]):
                 if self.stop.is_set():
                     out.append("blocked")
@@ -167,6 +178,8 @@ class _Run:
                     ep.register(fd, _mask(c.events))
                 elif c.op == "mod":
                     ep.modify(fd, _mask(c.events))
+                elif c.events:
+                    _ctl_del_with_event(ep.fileno(), fd, _mask(c.events))
                 else:
                     ep.unregister(fd)
             except OSError as exc:
@@ -190,16 +203,18 @@ class _Run:
         w = thread_wchan(tid)
         return w in expected or w in ("", "0")
 
-    def wait_quiet(self, group: WorkerGroup, timeout: float) -> bool:
-        """Every thread done or asleep in its announced wait, unchanged for SETTLE_S."""
+    def wait_quiet(self, group: WorkerGroup, timeout: float, upto: int | None = None) -> bool:
+        """Every thread (the first ``upto`` of them) done or asleep in its announced wait, unchanged
+        for SETTLE_S."""
         deadline = time.monotonic() + timeout
         calm_since = None
         seen = None
+        count = len(self.thread_names) if upto is None else upto
         while time.monotonic() < deadline:
             if group.failed.is_set():
                 group.raise_first_error()
             snap = (tuple(self.phase), tuple(self.done))
-            ok = all(self._asleep(group, i) for i in range(len(self.thread_names)))
+            ok = all(self._asleep(group, i) for i in range(count))
             now = time.monotonic()
             if ok and snap == seen:
                 calm_since = calm_since or now
@@ -221,6 +236,8 @@ class _Run:
 
     def teardown(self, group: WorkerGroup) -> None:
         self.stop.set()
+        for g in self.gates:  # a thread still at its gate sees the stop flag and leaves
+            g.set()
         os.eventfd_write(self.stopfd, 1)
         for name, kind in self.sc.objects.items():
             if kind == "listener":
@@ -243,6 +260,13 @@ class _Run:
                 self.fire(ev)
         try:
             group.start()
+            if sc.start == "in-order":
+                for i, name in enumerate(self.thread_names):
+                    self.gates[i].set()
+                    if not self.wait_quiet(group, BLOCK_TIMEOUT_S, upto=i + 1):
+                        raise ExperimentTimeout(
+                            f"{sc.name}: Thread {name} did not block within {BLOCK_TIMEOUT_S} s after it "
+                            "was started (start: in-order)")
             if sc.order != "kernel-first":
                 for k, ev in enumerate(sc.kernel):
                     if (sc.order == "threads-block-first" or k == 0) and \
@@ -259,6 +283,20 @@ class _Run:
 
 
 _BLOCKED_MAYBE = object()
+_EPOLL_CTL_DEL = 2
+
+
+def _ctl_del_with_event(epfd: int, fd: int, mask: int) -> None:
+    """``epoll_ctl(EPOLL_CTL_DEL)`` WITH an event carrying ``mask`` (``select.epoll.unregister()``
+    sends no flags), so a scenario can show that ``do_epoll_ctl()`` ignores them for DEL. The buffer
+    is 16 bytes, large enough for ``struct epoll_event`` packed (x86-64, 12) or not (16)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(mask.to_bytes(4, sys.byteorder) + bytes(12), 16)
+    if libc.epoll_ctl(epfd, _EPOLL_CTL_DEL, fd, buf) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
 
 
 def _needs(sc: Scenario) -> int:
@@ -293,3 +331,28 @@ def run_scenario(scenario, *, repeat: int = 1) -> dict:
     outcomes.sort(key=lambda o: -o["count"])
     return {"scenario": sc.name, "backend": "real", "kernel": platform.release(), "repeat": repeat,
             "outcomes": outcomes, "duration_s": round(time.monotonic() - t0, 4)}
+
+
+CASCADE_PROBE = "lt-one-write-two-threads"
+
+
+def cascade_verdict(outcomes) -> bool | None:
+    """What ``lt-one-write-two-threads`` outcomes say about the level-triggered cascade: True when both
+    threads always returned (``ep_done_scan()`` woke the second), False when exactly one always did,
+    None when the runs disagree."""
+    returned = {sum(1 for res in o["threads"].values() if res and res[0] != "blocked") for o in outcomes}
+    if returned == {2}:
+        return True
+    if returned == {1}:
+        return False
+    return None
+
+
+def detect_cascade(*, repeat: int = 3) -> dict:
+    """Measure whether this kernel has the level-triggered cascade (the measurement wins over the
+    release string: vendor kernels carry backports their version does not show). Runs the
+    ``lt-one-write-two-threads`` scenario ``repeat`` times; returns its document plus ``cascade``
+    (True / False / None when the runs disagree)."""
+    doc = run_scenario(CASCADE_PROBE, repeat=repeat)
+    doc["cascade"] = cascade_verdict(doc["outcomes"])
+    return doc

@@ -16,7 +16,8 @@ Build a scenario and step through it::
 
     from epollkit import sim
     sc = sim.load("post-lt-accept-wasted-wakeup")   # a name in data/scenarios, a path, JSON text or a dict
-    setup = sc.setup()                   # the model of it; sc.setup(kernel="5.10") imitates 5.5-5.12
+    setup = sc.setup()                   # the model of it, with THIS machine's kernel rules;
+                                         # sc.setup(kernel="5.10") imitates 5.5-5.12, "newest" the newest
     tr = sim.start(setup)                # an empty Trace
     tr.enabled                           # ("Thread A", "Thread B"): who can move next (widget buttons)
     tr = tr.then("Thread B")             # one step longer (a NEW Trace; "B" works too). A move that
@@ -53,12 +54,23 @@ Explore, run at random, and the strategies::
     r = sim.read("et", readers=2, messages=2, message_size=2048, read_size=2048, seed=1)
     sim.accept_setup("epoll-et", 2, 2)   # the Setup behind it: step it with sim.start / sim.replay
 
+Kernel rules (the one place they differ by release: the level-triggered cascade of ``ep_done_scan()``,
+absent from 5.5-5.12 until 7fab29e35630, backported to 5.10.36 / 5.11.20 / 5.12.3): every setup takes
+``kernel=`` -- default this machine's release, or "newest", "cascade", "no-cascade", "5.10.20" ... ::
+
+    g = sim.generation()                 # a Generation: .kernel, .cascade, .certain, .why, .describe()
+    g = sim.detect_generation()          # MEASURED on this kernel (runs lt-one-write-two-threads live;
+                                         # not pure); pass it on: sim.accept(..., kernel=g)
+    setup.world.generation               # the rules a setup imitates; records say it in params["rules"]
+
 The seed post's traces: ``sim.post_replay(name)`` (names in ``sim.POST_TRACES``) gives a
 :class:`PostReplay` with the post's steps matched to model steps, and where the kernel cannot do what
 the post says, ``stopped_at``, ``reason`` and the kernel's own continuation.
 
 Properties (contract names, :mod:`epollkit.sim.properties`): ``herd``, ``wasted-wakeup``, ``eagain``,
-``starvation``, ``split``, ``reorder``, ``stuck``.
+``starvation``, ``split``, ``reorder``, ``stuck``; and one more, ``eagain-first`` (the first
+accept()/read() after a wait found nothing: the post's "confused" thread). ``sim.PROPERTIES`` lists
+all of them, contract names first.
 """
 
 from __future__ import annotations
@@ -68,7 +80,7 @@ from .machine import KERNEL, Machine, Setup
 from .post import POST_TRACES, PostReplay, post_replay
 from .programs import accept, accept_setup, read, read_setup
 from .properties import NAMES as PROPERTIES
-from .scenario import Scenario, kernel_generation, load
+from .scenario import Generation, Scenario, detect_generation, generation, kernel_generation, load
 from .state import ThreadState
 from .trace import Step, Trace, View, replay, run
 
@@ -80,6 +92,7 @@ __all__ = [
     "POST_TRACES",
     "PROPERTIES",
     "Exploration",
+    "Generation",
     "Machine",
     "PostReplay",
     "Scenario",
@@ -91,7 +104,9 @@ __all__ = [
     "View",
     "accept",
     "accept_setup",
+    "detect_generation",
     "explore",
+    "generation",
     "kernel_generation",
     "load",
     "post_replay",

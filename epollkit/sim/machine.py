@@ -10,6 +10,10 @@ event whose target the kernel picks (the ``reuseport-cbpf-*`` variants) offers o
 - ``free``: any interleaving;
 - ``block-once`` (strategies): the first kernel event waits until every thread has gone to sleep,
   after that any interleaving -- the lab's workers block, then the client connects.
+
+A scenario's ``start`` adds one constraint: ``in-order`` lets a thread make its first move only once
+every thread before it (file order) has been asleep at least once or is done -- the threads fall
+asleep for the first time in file order (the real backend starts them one at a time).
 """
 
 from __future__ import annotations
@@ -41,6 +45,12 @@ class Setup:
     order: str = "threads-block-first"
     kind: str = "scenario"  # "scenario" | "accept" | "read"
     meta: Any = None  # the scenario or strategy parameters this setup came from
+    start: str = "together"  # "in-order": threads first fall asleep in name order (scenario "start")
+
+
+def _has_slept(t) -> bool:
+    """The thread has been asleep at least once (it is asleep, or was woken since), or is done."""
+    return t.state.asleep or t.state is ThreadState.DONE or t.wakeups > 0
 
 
 class Machine:
@@ -52,6 +62,7 @@ class Machine:
         self.programs = setup.programs
         self.thread_names = tuple(setup.programs)
         self.actor_of = {actor_name(n): n for n in self.thread_names}
+        self.in_order = setup.start == "in-order"
 
     # ----------------------------------------------------------------------------------- moves
 
@@ -63,8 +74,17 @@ class Machine:
 
     def enabled(self, st: State) -> list:
         """The moves allowed now, threads first (A, B, ...), then the kernel."""
-        movable = [actor_name(n) for n, t in st.threads.items()
-                   if t.state is ThreadState.RUNNING or t.state is ThreadState.WOKEN]
+        if self.in_order:
+            movable = []
+            gate = True  # every thread so far has been asleep once (or is done)
+            for n, t in st.threads.items():
+                can = t.state is ThreadState.RUNNING or t.state is ThreadState.WOKEN
+                if can and (gate or _has_slept(t)):
+                    movable.append(actor_name(n))
+                gate = gate and _has_slept(t)
+        else:
+            movable = [actor_name(n) for n, t in st.threads.items()
+                       if t.state is ThreadState.RUNNING or t.state is ThreadState.WOKEN]
         if st.kpc >= len(self.events):
             return movable
         if self.order == "kernel-first":
@@ -98,6 +118,10 @@ class Machine:
             return f"{move} is {t.state.value}: only a wake-up can move it"
         if t.state is ThreadState.DONE:
             return f"{move} is done"
+        if self.in_order and not _has_slept(t):
+            first = next(n for n, u in st.threads.items() if not _has_slept(u))
+            return (f"start in-order: Thread {name} starts only after Thread {first} has gone to sleep "
+                    "or finished")
         return f"order {self.order}: threads wait until every kernel event has happened"
 
     def normalize(self, move: str) -> str:
@@ -114,19 +138,24 @@ class Machine:
         if move.startswith(KERNEL):
             ev = self.events[s.kpc]
             s.kpc += 1
-            s.epoch = frozenset()
+            cause = s.kpc  # wake-ups of this walk belong to kernel event number kpc ("herd")
             if ev[0] == "connect":
-                rules.connection_arrives(s, ev[1], log)
+                rules.connection_arrives(s, ev[1], log, cause)
             elif ev[0] == "write":
-                rules.bytes_arrive(s, ev[1], ev[2], log)
+                rules.bytes_arrive(s, ev[1], ev[2], log, cause)
             elif ev[0] == "connect-any":
                 target = move.split("/", 1)[1]
                 if log is not None:
                     log.append(f"the reuseport program picks {target} ({ev[2]})")
-                rules.connection_arrives(s, target, log)
+                rules.connection_arrives(s, target, log, cause)
         else:
             name = self.actor_of[move]
             thread_step(self.world, s, name, self.programs[name], log)
+        if s.epoch:
+            # forget wake-ups of events that can wake no one any more (keeps states merged)
+            live = rules.live_causes(s)
+            if any(c not in live for c, _n in s.epoch):
+                s.epoch = frozenset(p for p in s.epoch if p[0] in live)
         if not s.started and all(t.state.asleep or t.state is ThreadState.DONE for t in s.threads.values()):
             s.started = True
         if self.is_terminal(s):

@@ -96,7 +96,8 @@ def _check(tr: Trace, check: dict) -> str | None:
 def post_replay(name: str, kernel: str | None = None) -> PostReplay:
     """Replay one of the post's traces (a key of POST_TRACES, or a scenario name/path with ``post``).
 
-    ``kernel``: the release to imitate ("5.10" shows where 5.5-5.12 part from the post)."""
+    ``kernel``: the release to imitate (default: this machine's; "5.10" shows where 5.5-5.12 part from
+    the post)."""
     sc = load(POST_TRACES.get(name, name))
     if not sc.post:
         raise ValueError(f"scenario {sc.name!r} has no 'post' steps; post traces: {', '.join(POST_TRACES)}")

@@ -15,7 +15,6 @@ final outcome with its metrics and ``count``, the number of schedules ending in 
 
 from __future__ import annotations
 
-import platform
 import string
 
 from .. import strategies as vocab
@@ -23,7 +22,7 @@ from ..results import ReaderStats, WorkerStats, summarize_accept, summarize_read
 from . import rules
 from .explore import DEFAULT_BUDGET, explore
 from .machine import Setup
-from .scenario import kernel_generation
+from .scenario import MAX_WRITE, generation
 from .state import Epoll, State, Thread, ThreadState, World
 from .threads import Accept, Ctl, Deliver, EpollWait, Poll, Read
 from .trace import run
@@ -151,20 +150,18 @@ def _check(name: str, value, lo: int, hi: int) -> int:
     return value
 
 
-def _release(kernel):
-    return platform.release() if kernel is None else kernel
-
-
-def accept_setup(strategy: str, workers: int, connections: int, *, kernel: str | None = "newest",
+def accept_setup(strategy: str, workers: int, connections: int, *, kernel: str | None = None,
                  rotate: int = 16) -> Setup:
-    """The model of an accept experiment: ``workers`` looping threads and ``connections`` arrivals."""
+    """The model of an accept experiment: ``workers`` looping threads and ``connections`` arrivals.
+    ``kernel``: the release whose rules to imitate (default: this machine's; "newest" for the newest)."""
     s = vocab.get("accept", strategy)
     _check("workers", workers, 1, MAX_WORKERS)
     _check("connections", connections, 1, MAX_EVENTS)
     _check("rotate", rotate, 1, 1 << 20)
-    label, cascade = kernel_generation(kernel)
+    gen = generation(kernel)
+    label, cascade = gen.kernel, gen.cascade
     st = State()
-    world = World(kinds={}, boundaries={}, cascade=cascade, kernel=label)
+    world = World(kinds={}, boundaries={}, cascade=cascade, kernel=label, generation=gen)
     names = NAMES[:workers]
     flags = frozenset(s.flags)
     programs = {}
@@ -194,7 +191,8 @@ def accept_setup(strategy: str, workers: int, connections: int, *, kernel: str |
         events = tuple(("connect-any", tuple(listeners), how) for _ in range(connections))
     else:
         events = tuple(("connect", "l0") for _ in range(connections))
-    params = {"strategy": strategy, "workers": workers, "connections": connections, "kernel": label}
+    params = {"strategy": strategy, "workers": workers, "connections": connections, "kernel": label,
+              "rules": gen.describe()}
     if strategy == "epoll-exclusive-rotate":
         params["rotate"] = rotate
     return Setup(f"accept {strategy} x{workers}, {connections} connections", world, st, programs,
@@ -202,16 +200,22 @@ def accept_setup(strategy: str, workers: int, connections: int, *, kernel: str |
 
 
 def read_setup(strategy: str, readers: int, messages: int, message_size: int = 100,
-               read_size: int = 100, *, kernel: str | None = "newest") -> Setup:
-    """The model of a read experiment: ``readers`` threads share one stream; ``messages`` writes."""
+               read_size: int = 100, *, kernel: str | None = None) -> Setup:
+    """The model of a read experiment: ``readers`` threads share one stream; ``messages`` writes of
+    ``message_size`` bytes, each ONE wake-up -- so at most ``MAX_WRITE`` bytes (a larger write is
+    several skbs, several ``sk_data_ready()`` calls in ``unix_stream_sendmsg()``)."""
     s = vocab.get("read", strategy)
     _check("readers", readers, 1, MAX_WORKERS)
     _check("messages", messages, 1, MAX_EVENTS)
-    _check("message_size", message_size, 1, 1 << 16)
+    if not isinstance(message_size, bool) and isinstance(message_size, int) and message_size > MAX_WRITE:
+        raise ValueError(f"message_size must be an integer in 1..{MAX_WRITE}, not {message_size!r}: a larger "
+                         "write is several skbs, so several wake-ups (unix_stream_sendmsg())")
+    _check("message_size", message_size, 1, MAX_WRITE)
     _check("read_size", read_size, 1, 1 << 20)
-    label, cascade = kernel_generation(kernel)
+    gen = generation(kernel)
+    label, cascade = gen.kernel, gen.cascade
     bounds = tuple(message_size * (i + 1) for i in range(messages))
-    world = World(kinds={}, boundaries={"s0": bounds}, cascade=cascade, kernel=label)
+    world = World(kinds={}, boundaries={"s0": bounds}, cascade=cascade, kernel=label, generation=gen)
     st = State()
     st.streams["s0"] = (0, 0)
     flags = frozenset(s.flags)
@@ -229,7 +233,7 @@ def read_setup(strategy: str, readers: int, messages: int, message_size: int = 1
         st.threads[n] = Thread(n, ThreadState.RUNNING, programs[n].start())
     events = tuple(("write", "s0", message_size) for _ in range(messages))
     params = {"strategy": strategy, "readers": readers, "messages": messages,
-              "message_size": message_size, "read_size": read_size, "kernel": label}
+              "message_size": message_size, "read_size": read_size, "kernel": label, "rules": gen.describe()}
     return Setup(f"read {strategy} x{readers}, {messages} messages", world, st, programs, events,
                  "block-once", "read", params)
 
@@ -300,12 +304,13 @@ def accept(strategy: str, workers: int, connections: int, *, seed: int | None = 
            budget: int = DEFAULT_BUDGET):
     """The accept experiment on the model (same parameters and record as ``epollkit.lab.accept``).
 
-    ``kernel``: the release to imitate (default: this machine's; "newest" for the newest rules).
+    ``kernel``: the release to imitate (default: this machine's; "newest" for the newest rules); the
+    record's ``params["kernel"]`` and ``params["rules"]`` say which rules were used.
     ``rotate``: K for ``epoll-exclusive-rotate`` (remove and re-add the listener every K accepts).
     """
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"seed must be an integer or None, not {seed!r}")
-    setup = accept_setup(strategy, workers, connections, kernel=_release(kernel), rotate=rotate)
+    setup = accept_setup(strategy, workers, connections, kernel=kernel, rotate=rotate)
     return _finish(setup, seed, explore, budget, _accept_record)
 
 
@@ -315,6 +320,6 @@ def read(strategy: str, readers: int, messages: int, message_size: int = 100, re
     """The read experiment on the model (same parameters and record as ``epollkit.lab.read``)."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"seed must be an integer or None, not {seed!r}")
-    setup = read_setup(strategy, readers, messages, message_size, read_size, kernel=_release(kernel))
+    setup = read_setup(strategy, readers, messages, message_size, read_size, kernel=kernel)
     return _finish(setup, seed, explore, budget, _read_record)
 

@@ -51,21 +51,35 @@ def item_poll(st: State, it: Item) -> tuple:
 # ------------------------------------------------------------------------------------------ wake-ups
 
 
-def wake_thread(st: State, name: str, log: list | None, how: str) -> None:
+def wake_thread(st: State, name: str, log: list | None, how: str, cause: int | None) -> None:
     """``try_to_wake_up()``: a sleeping thread becomes runnable. It does not return to user space
-    yet: it re-polls when it runs (``ep_poll()`` loop, ``inet_csk_wait_for_connect()``, ``do_poll()``)."""
+    yet: it re-polls when it runs (``ep_poll()`` loop, ``inet_csk_wait_for_connect()``, ``do_poll()``).
+
+    ``cause``: the kernel event (1, 2, ...) this wake-up belongs to -- the event whose wake-up walk
+    runs, or, for an ``ep_done_scan()`` wake-up, the event that queued the ready item -- or None for a
+    wake-up that ``epoll_ctl()`` made (``ep_insert()``/``ep_modify()`` of a ready fd). Two different
+    threads woken with one cause show "herd"; wake-ups without a cause never do."""
     t = st.threads[name]
     st.threads[name] = transition(t, ThreadState.WOKEN, wakeups=t.wakeups + 1, cycle=1, tried=False)
-    if "herd" not in st.props:  # once herd is shown, the epoch no longer matters: keep states merged
-        st.epoch = st.epoch | {name}
-        if len(st.epoch) > 1:
+    # once herd is shown, the epoch no longer matters: forget it to keep states merged
+    if cause is not None and "herd" not in st.props:
+        if any(c == cause and n != name for c, n in st.epoch):
             st.props = st.props | {"herd"}
             st.epoch = frozenset()
+        else:
+            st.epoch = st.epoch | {(cause, name)}
     if log is not None:
         log.append(f"wakes Thread {name} ({how})")
 
 
-def wake_ep_sleeper(st: State, ep: str, log: list | None, how: str) -> bool:
+def ep_wq_insert(wq: tuple, name: str) -> tuple:
+    """``ep_poll()``: ``__add_wait_queue_exclusive(&ep->wq)`` -- a HEAD insert, so the thread that
+    went to sleep last is woken first (LIFO). (One function so that a test can swap the rule and check
+    that the conformance suite notices.)"""
+    return (name,) + wq
+
+
+def wake_ep_sleeper(st: State, ep: str, log: list | None, how: str, cause: int | None) -> bool:
     """``wake_up(&ep->wq)``: wake ONE thread asleep in ``epoll_wait()``, the head of ``ep->wq``
     (LIFO: ``ep_poll()`` adds itself with ``__add_wait_queue_exclusive()``, a head insert). Since 5.7
     the woken entry removes itself (``ep_autoremove_wake_function``)."""
@@ -74,11 +88,26 @@ def wake_ep_sleeper(st: State, ep: str, log: list | None, how: str) -> bool:
         return False
     head = e.wq[0]
     st.epolls[ep] = e._replace(wq=e.wq[1:])
-    wake_thread(st, head, log, how)
+    wake_thread(st, head, log, how, cause)
     return True
 
 
-def ep_poll_callback(st: State, ep: str, fd: str, log: list | None) -> bool:
+def live_causes(st: State) -> frozenset:
+    """The kernel events that can still cause a wake-up: those that queued an item still on a ready
+    list (an ``ep_done_scan()`` wake-up inherits its cause from the items left there)."""
+    return frozenset(c for e in st.epolls.values() for c in e.rdcause if c is not None)
+
+
+def _cascade_cause(e) -> int | None:
+    """The cause an ``ep_done_scan()`` wake-up inherits: the first item left on the ready list that a
+    kernel event queued (head first); None if only epoll_ctl queued what is left."""
+    for c in e.rdcause:
+        if c is not None:
+            return c
+    return None
+
+
+def ep_poll_callback(st: State, ep: str, fd: str, log: list | None, cause: int | None) -> bool:
     """``ep_poll_callback()``: the source ``fd`` called its wake-up with an EPOLLIN key.
 
     Disarmed (ONESHOT fired) or not asking for EPOLLIN: nothing. Otherwise the item goes on the ready
@@ -94,31 +123,31 @@ def ep_poll_callback(st: State, ep: str, fd: str, log: list | None) -> bool:
                        "nothing happens")
         return it is None or not it.exclusive
     if fd not in e.rdllist:
-        e = e._replace(rdllist=e.rdllist + (fd,))
+        e = e._replace(rdllist=e.rdllist + (fd,), rdcause=e.rdcause + (cause,))
         st.epolls[ep] = e
         if log is not None:
             log.append(f"queues {fd} on {ep}'s ready list")
     elif log is not None:
         log.append(f"{fd} is already on {ep}'s ready list")
-    woke = wake_ep_sleeper(st, ep, log, f"head of {ep}'s ep->wq")
+    woke = wake_ep_sleeper(st, ep, log, f"head of {ep}'s ep->wq", cause)
     if it.exclusive:
         return woke
     return True
 
 
-def wake_up_source(st: State, src: str, log: list | None) -> None:
+def wake_up_source(st: State, src: str, log: list | None, cause: int | None) -> None:
     """``sock_def_readable()`` -> ``__wake_up_common(nr_exclusive=1)``: walk the source's wait queue
     from the head; every non-exclusive entry runs; exclusive entries run in order until one reports
-    that it woke something, and the walk stops there."""
+    that it woke something, and the walk stops there. ``cause``: the kernel event's number."""
     for entry in st.queues.get(src, ()):
         if entry.kind == "epoll":
-            woke = ep_poll_callback(st, entry.who, src, log)
+            woke = ep_poll_callback(st, entry.who, src, log, cause)
         else:
             # autoremove_wake_function (accept: inet_csk_wait_for_connect) / pollwake (select, poll):
             # the entry leaves the queue when its thread wakes; the thread re-adds it if it sleeps again.
             st.queues[src] = tuple(x for x in st.queues[src] if x != entry)
             what = "blocked in accept(), FIFO" if entry.kind == "accept" else "in select()/poll()"
-            wake_thread(st, entry.who, log, f"{what} on {src}")
+            wake_thread(st, entry.who, log, f"{what} on {src}", cause)
             woke = True
         if woke and entry.exclusive:
             return
@@ -126,7 +155,8 @@ def wake_up_source(st: State, src: str, log: list | None) -> None:
 
 def add_waiter(st: State, src: str, entry: Entry) -> None:
     """``add_wait_queue()`` (head) for non-exclusive entries; ``add_wait_queue_exclusive()`` /
-    ``prepare_to_wait_exclusive()`` (tail) for exclusive ones."""
+    ``prepare_to_wait_exclusive()`` (tail) for exclusive ones: EPOLLEXCLUSIVE items in EPOLL_CTL_ADD
+    order, blocked acceptors FIFO (``inet_csk_wait_for_connect()``)."""
     q = st.queues.get(src, ())
     st.queues[src] = q + (entry,) if entry.exclusive else (entry,) + q
 
@@ -134,24 +164,27 @@ def add_waiter(st: State, src: str, entry: Entry) -> None:
 # ---------------------------------------------------------------------------------- kernel events
 
 
-def connection_arrives(st: State, listener: str, log: list | None) -> None:
+def connection_arrives(st: State, listener: str, log: list | None, cause: int | None) -> None:
     """A handshake completes: ``inet_csk_reqsk_queue_add()`` then ``sk_data_ready()``."""
     arrived, accepted = st.listeners[listener]
     st.listeners[listener] = (arrived + 1, accepted)
     if log is not None:
         log.append(f"connection {arrived + 1} arrives on {listener} (accept queue: {arrived + 1 - accepted})")
-    wake_up_source(st, listener, log)
+    wake_up_source(st, listener, log, cause)
 
 
-def bytes_arrive(st: State, stream: str, n: int, log: list | None) -> None:
+def bytes_arrive(st: State, stream: str, n: int, log: list | None, cause: int | None) -> None:
     """The peer writes: ``unix_stream_sendmsg()`` queues an skb, then ``sk_data_ready()``. Every
-    write is a wake-up, even into a non-empty queue (an "edge" is a wake-up, §2)."""
+    write is a wake-up, even into a non-empty queue (an "edge" is a wake-up, §2). ONE wake-up only
+    while the write fits in one skb: ``unix_stream_sendmsg()`` cuts a larger write into skbs of at most
+    ``SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ`` bytes and calls ``sk_data_ready()`` per skb, so the loaders
+    refuse writes above ``MAX_WRITE`` (:mod:`epollkit.sim.scenario`)."""
     written, consumed = st.streams[stream]
     st.streams[stream] = (written + n, consumed)
     if log is not None:
         what = f"{n} bytes arrive" if n != 1 else "1 byte arrives"
         log.append(f"{what} on {stream} ({written + n - consumed} queued)")
-    wake_up_source(st, stream, log)
+    wake_up_source(st, stream, log, cause)
 
 
 # --------------------------------------------------------------------------------------- harvest
@@ -172,13 +205,13 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
     Returns a tuple of ``(fd, (flag, ...))``.
     """
     e = st.epolls[ep]
-    todo = list(e.rdllist)
+    todo = list(zip(e.rdllist, e.rdcause, strict=True))
     out = []
     requeue = []
     items = {it.fd: it for it in e.items}
     dropped = []
     while todo and len(out) < maxevents:
-        fd = todo.pop(0)
+        fd, cause = todo.pop(0)
         it = items[fd]
         bits = item_poll(st, it)
         if not bits:
@@ -188,10 +221,12 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
         if EPOLLONESHOT in it.events:
             items[fd] = it._replace(armed=False)
         elif EPOLLET not in it.events:
-            requeue.append(fd)
+            requeue.append((fd, cause))  # keeps the cause of the event that queued it
+    left = todo + requeue
     e = e._replace(
         items=tuple(items[it.fd] for it in e.items),
-        rdllist=tuple(todo) + tuple(requeue),
+        rdllist=tuple(fd for fd, _c in left),
+        rdcause=tuple(c for _fd, c in left),
     )
     st.epolls[ep] = e
     if log is not None:
@@ -205,7 +240,7 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
                 log.append(f"level-triggered: {fd} goes back on {ep}'s ready list")
     if e.rdllist and e.wq:
         if w.cascade:
-            wake_ep_sleeper(st, ep, log, "ep_done_scan: the ready list is not empty")
+            wake_ep_sleeper(st, ep, log, "ep_done_scan: the ready list is not empty", _cascade_cause(e))
         elif log is not None:
             log.append(f"the ready list is not empty but this kernel ({w.kernel}) wakes no one "
                        "at the end of the harvest")
@@ -220,7 +255,9 @@ _ALLOWED_WITH_EXCLUSIVE = frozenset({EPOLLIN, EPOLLOUT, EPOLLET, EPOLLEXCLUSIVE}
 def ctl_error(st: State, w: World, op: str, ep: str, fd: str, events: frozenset) -> str | None:
     """The errno ``epoll_ctl()`` answers before changing anything (``do_epoll_ctl()``), or None."""
     it = st.epolls[ep].item(fd)
-    if EPOLLEXCLUSIVE in events and (op == "mod" or not events <= _ALLOWED_WITH_EXCLUSIVE):
+    # do_epoll_ctl(): the event mask is only read when ep_op_has_event(op), i.e. not for
+    # EPOLL_CTL_DEL -- DEL ignores whatever flags come with it, EPOLLEXCLUSIVE included.
+    if op != "del" and EPOLLEXCLUSIVE in events and (op == "mod" or not events <= _ALLOWED_WITH_EXCLUSIVE):
         return "EINVAL"  # ep_op_has_event + EPOLLEXCLUSIVE: only IN/OUT/ERR/HUP/WAKEUP/ET, never MOD
     if op == "add":
         return "EEXIST" if it is not None else None
@@ -240,8 +277,9 @@ def epoll_ctl(w: World, st: State, op: str, ep: str, fd: str, events: frozenset,
     e = st.epolls[ep]
     if op == "del":
         # ep_remove(): off the interest list, the ready list and the source's wait queue.
+        keep = [(f, c) for f, c in zip(e.rdllist, e.rdcause, strict=True) if f != fd]
         st.epolls[ep] = e._replace(items=tuple(i for i in e.items if i.fd != fd),
-                                   rdllist=tuple(f for f in e.rdllist if f != fd))
+                                   rdllist=tuple(f for f, _c in keep), rdcause=tuple(c for _f, c in keep))
         st.queues[fd] = tuple(x for x in st.queues.get(fd, ()) if not (x.kind == "epoll" and x.who == ep))
         if log is not None:
             log.append(f"{fd} leaves {ep}'s interest list, its ready list and {fd}'s wait queue")
@@ -258,10 +296,11 @@ def epoll_ctl(w: World, st: State, op: str, ep: str, fd: str, events: frozenset,
         # ep_insert()/ep_modify(): already ready and not yet queued -> queue it, wake one sleeper.
         e = st.epolls[ep]
         if fd not in e.rdllist:
-            st.epolls[ep] = e._replace(rdllist=e.rdllist + (fd,))
+            # queued by epoll_ctl, not by a kernel event: the wake-up has no cause (never "herd")
+            st.epolls[ep] = e._replace(rdllist=e.rdllist + (fd,), rdcause=e.rdcause + (None,))
             if log is not None:
                 log.append(f"{fd} is ready: queued on {ep}'s ready list")
-            wake_ep_sleeper(st, ep, log, f"ep_{'insert' if op == 'add' else 'modify'}: {fd} is ready")
+            wake_ep_sleeper(st, ep, log, f"ep_{'insert' if op == 'add' else 'modify'}: {fd} is ready", None)
     return "ok"
 
 

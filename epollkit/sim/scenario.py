@@ -2,13 +2,33 @@
 
 A bad file is refused with one ``ValueError`` line naming the field, the bad value and the valid ones,
 before anything runs. Besides the contract's fields a file may carry ``description`` (prose),
-``expect`` (the outcome set its author expects) and ``post`` / ``instead`` (a seed-post trace replayed
-step by step: :mod:`epollkit.sim.post`).
+``expect`` (the outcome set its author expects, for the NEWEST kernel rules), ``post`` / ``instead``
+(a seed-post trace replayed step by step: :mod:`epollkit.sim.post`) and ``start``:
+
+- ``"together"`` (default): the threads start at once, so the order in which they first fall asleep
+  is free (the model explores every order);
+- ``"in-order"``: the threads start one at a time in file order, each after the previous one is asleep
+  in the kernel or done (the real backend checks ``/proc``). This fixes who sleeps first, so a single
+  event shows the wake order: LIFO on ``ep->wq``, FIFO for blocking ``accept()``.
+
+A ``write`` is at most :data:`MAX_WRITE` bytes: ``unix_stream_sendmsg()`` cuts a larger write into
+several skbs of at most ``SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ`` bytes (36 544 on x86-64 with 4 KiB
+pages, measured: a 36 545-byte write wakes two EPOLLEXCLUSIVE instances) and calls ``sk_data_ready()``
+once per skb -- several wake-ups, where the model makes one.
+
+Kernel generations (:func:`generation`): the rules differ in one place, the level-triggered cascade
+(``ep_done_scan()`` waking one more sleeper). Mainline 5.5-5.12 lacked it (339ddb53d373 removed it,
+7fab29e35630 restored it in 5.13) and the fix went to the stable series still maintained in May 2021:
+5.10.36 (checked in the 5.10.36 release announcement), 5.11.20 and 5.12.3 (the same stable batch).
+Vendor kernels ("5.10.0-21-amd64") do not show their upstream patch level, so for them the release
+string cannot decide: the model then assumes the cascade and says it is unsure. The measurement wins:
+``epollkit scenario lt-one-write-two-threads --backend real`` or ``sim.detect_generation()``.
 """
 
 from __future__ import annotations
 
 import json
+import platform
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +41,10 @@ from .threads import Accept, CallList, Ctl, EpollWait, Read
 KINDS = ("epoll", "stream", "listener")
 CALLS = ("epoll_wait", "accept", "read", "epoll_ctl")
 OPS = ("add", "mod", "del")
-TOP = ("name", "objects", "watch", "threads", "kernel", "order", "expect", "description", "post", "instead")
+TOP = ("name", "objects", "watch", "threads", "kernel", "order", "expect", "description", "post", "instead",
+       "start")
+STARTS = ("together", "in-order")
+MAX_WRITE = 32768  # bytes one write may carry and stay ONE skb, ONE sk_data_ready() (see above)
 CALL_FIELDS = {
     "epoll_wait": ("call", "epoll", "maxevents", "timeout"),
     "accept": ("call", "fd", "blocking"),
@@ -43,6 +66,7 @@ class Scenario:
     threads: dict
     kernel: tuple
     order: str = "threads-block-first"
+    start: str = "together"
     expect: list | None = None
     description: str = ""
     post: list | None = None
@@ -51,6 +75,8 @@ class Scenario:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def setup(self, kernel: str | None = None) -> Setup:
+        """The model of this scenario. ``kernel``: the release whose rules to imitate (default: this
+        machine's, see :func:`generation`), "newest", or "cascade" / "no-cascade"."""
         return to_setup(self, kernel)
 
 
@@ -222,7 +248,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
                 if k not in ("write", "bytes"):
                     raise _choose(w, k, ("write", "bytes"), "field of write")
             kernel.append(("write", obj_of(f"{w}.write", ev["write"], ("stream",)),
-                           _int(f"{w}.bytes", ev.get("bytes"), 1, 1 << 16)))
+                           _write_size(f"{w}.bytes", ev.get("bytes"))))
         elif "connect" in ev:
             for k in ev:
                 if k != "connect":
@@ -235,14 +261,25 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
     err = _choose(f"{where}: order", order, ORDERS, "order")
     if err:
         raise err
+    start = data.get("start", "together")
+    err = _choose(f"{where}: start", start, STARTS, "start")
+    if err:
+        raise err
     expect = data.get("expect")
     if expect is not None:
         expect = _expect(f"{where}: expect", expect, tuple(threads))
     return Scenario(
         name=name, objects=dict(objects), watch=tuple(watch), threads=threads, kernel=tuple(kernel),
-        order=order, expect=expect, description=str(data.get("description", "")),
+        order=order, start=start, expect=expect, description=str(data.get("description", "")),
         post=data.get("post"), instead=data.get("instead"), path=path, raw=data,
     )
+
+
+def _write_size(where: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WRITE:
+        raise _bad(where, f"{value!r} is not an integer in 1..{MAX_WRITE} (a larger write is several skbs, "
+                          "so several wake-ups: unix_stream_sendmsg(); split it into several writes)")
+    return value
 
 
 def _timeout(where: str, value) -> int:
@@ -268,27 +305,125 @@ def _expect(where: str, value, names: tuple) -> list:
 # ------------------------------------------------------------------------------------ the Setup
 
 
-def kernel_generation(release: str | None) -> tuple[str, bool]:
-    """(label, cascade) for a kernel release: 5.5-5.12 did not wake another sleeper at the end of the
-    harvest (commit 339ddb53d373; restored in 5.13 by 7fab29e35630). ``None``/"newest": newest rules."""
-    if release is None or release == "newest":
-        return "newest", True
-    m = re.match(r"^(\d+)\.(\d+)", str(release))
+# The first stable release of each series that carries 7fab29e35630 ("fs/epoll: restore waking from
+# ep_done_scan()"): 5.10.36 per its release announcement (11 May 2021); 5.11.20 and 5.12.3 were
+# released the same day from the same stable queue. 5.5-5.9 had reached end of life before the fix.
+CASCADE_BACKPORTS = {10: 36, 11: 20, 12: 3}
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Which kernel rules the model imitates. ``kernel``: the release (or "newest", "no-cascade");
+    ``cascade``: ``ep_done_scan()`` wakes one more sleeper when items remain; ``certain``: False when
+    the release string cannot tell (vendor kernels); ``why``: one sentence."""
+
+    kernel: str
+    cascade: bool
+    certain: bool = True
+    why: str = ""
+    source: str = "asked"  # "this machine" (the default), "asked" (a release was given), "measured"
+
+    def describe(self) -> str:
+        rules = ("LT cascade: ep_done_scan() wakes one more sleeper" if self.cascade
+                 else "no LT cascade (as 5.5-5.12 before 7fab29e35630)")
+        return f"{self.kernel} ({self.source}): {rules}" + ("" if self.certain else f"; UNSURE: {self.why}")
+
+    def to_dict(self) -> dict:
+        return {"kernel": self.kernel, "cascade": self.cascade, "certain": self.certain,
+                "source": self.source, "why": self.why, "rules": self.describe()}
+
+
+def this_release() -> str:
+    """The running kernel's release on Linux; "newest" elsewhere (the model runs anywhere)."""
+    return platform.release() if platform.system() == "Linux" else "newest"
+
+
+def generation(release: str | None = None) -> Generation:
+    """The rules to imitate for a kernel release (``None``: this machine's, :func:`this_release`).
+
+    "newest"/"cascade" and "no-cascade" name a rule set directly. A release like "6.18.4", "5.10.20"
+    or "5.10" (a series: its first release) is judged by the upstream history: 5.5-5.9 and 5.10-5.12
+    below :data:`CASCADE_BACKPORTS` have no cascade. A vendor release whose patch level is 0
+    ("5.10.0-21-amd64") hides the stable patches it carries: the cascade is assumed, ``certain`` is
+    False, and only a measurement settles it (``detect_generation()``)."""
+    if isinstance(release, Generation):
+        return release  # e.g. what detect_generation() measured
+    source = "asked"
+    if release is None:
+        release, source = this_release(), "this machine"
+    text = str(release)
+    if text in ("newest", "cascade"):
+        return Generation(text, True, True, "the newest rules", source)
+    if text == "no-cascade":
+        return Generation(text, False, True, "the rules of 5.5-5.12 before 7fab29e35630", source)
+    m = re.match(r"^(\d+)\.(\d+)(?:\.(\d+))?(.*)$", text)
     if not m:
-        raise ValueError(f"kernel release {release!r} is not like '5.10' or '6.18.4'; or use 'newest'")
+        raise ValueError(f"kernel release {release!r} is not like '5.10' or '6.18.4'; "
+                         "or use 'newest', 'cascade', 'no-cascade'")
     major, minor = int(m.group(1)), int(m.group(2))
-    return str(release), not (major == 5 and 5 <= minor <= 12)
+    patch = int(m.group(3)) if m.group(3) is not None else None
+    vendor = bool(m.group(4))
+    if not (major == 5 and 5 <= minor <= 12):
+        return Generation(text, True, True, "outside 5.5-5.12: the cascade is there", source)
+    fixed_in = CASCADE_BACKPORTS.get(minor)
+    if fixed_in is None:
+        return Generation(text, False, not vendor,
+                          f"5.{minor} ended before the fix; a vendor kernel may still carry it", source)
+    if patch is None:
+        return Generation(text, False, False, f"'{text}' names a series: 5.{minor}.{fixed_in} and later "
+                                              "have the cascade again; give the full release", source)
+    if patch >= fixed_in:
+        return Generation(text, True, True, f"5.{minor}.{fixed_in} and later carry 7fab29e35630", source)
+    if vendor and patch == 0:
+        why = (f"a vendor release string hides the stable patch level; most 5.{minor} vendor kernels are "
+               f"past 5.{minor}.{fixed_in} (measure it: sim.detect_generation())")
+        return Generation(text, True, False, why, source)
+    return Generation(text, False, not vendor, f"before 5.{minor}.{fixed_in}, which restored the cascade",
+                      source)
+
+
+def detect_generation(*, repeat: int = 3) -> Generation:
+    """The rules of THIS kernel, measured: runs the ``lt-one-write-two-threads`` scenario on the real
+    kernel ``repeat`` times (both threads return: the cascade; one: none). NOT pure -- the one function
+    of ``epollkit.sim`` that starts threads and opens sockets (through ``epollkit.lab``), a few tenths
+    of a second. Without epoll (another OS, ``EPOLLKIT_NO_EPOLL=1``) it returns the release-based
+    :func:`generation` and says it was not measured. Pass the result as ``kernel=`` to any setup."""
+    from dataclasses import replace
+
+    from ..system import has_epoll
+
+    guess = generation(None)
+    if not has_epoll():
+        return replace(guess, certain=False, why=f"not measured (no epoll here); {guess.why}")
+    from ..lab.scenario import CASCADE_PROBE, detect_cascade
+
+    doc = detect_cascade(repeat=repeat)
+    seen = "; ".join(f"{o['count']}x {json.dumps(o['threads'])}" for o in doc["outcomes"])
+    if doc["cascade"] is None:
+        return replace(guess, certain=False,
+                       why=f"{CASCADE_PROBE} on this kernel disagreed between runs: {seen}")
+    agrees = "as its release says" if doc["cascade"] == guess.cascade else \
+        f"UNLIKE its release string ({guess.why})"
+    return Generation(this_release(), doc["cascade"], True,
+                      f"measured, {agrees}: {doc['repeat']} runs of {CASCADE_PROBE}: {seen}", "measured")
+
+
+def kernel_generation(release: str | None = None) -> tuple[str, bool]:
+    """(label, cascade) for a kernel release (``None``: this machine's); see :func:`generation`."""
+    g = generation(release)
+    return g.kernel, g.cascade
 
 
 def to_setup(sc: Scenario, kernel: str | None = None) -> Setup:
-    label, cascade = kernel_generation(kernel)
+    gen = generation(kernel)
+    label, cascade = gen.kernel, gen.cascade
     bounds: dict = {}
     for ev in sc.kernel:
         if ev[0] == "write":
             prev = bounds.get(ev[1], (0,))
             bounds[ev[1]] = prev + (prev[-1] + ev[2],)
     world = World(kinds=dict(sc.objects), boundaries={k: v[1:] for k, v in bounds.items()},
-                  cascade=cascade, kernel=label)
+                  cascade=cascade, kernel=label, generation=gen)
     st = State()
     for o, kind in sc.objects.items():
         if kind == "epoll":
@@ -302,4 +437,4 @@ def to_setup(sc: Scenario, kernel: str | None = None) -> Setup:
         st.threads[n] = Thread(n, ThreadState.RUNNING, p.start())
     for ep, fd, ev in sc.watch:
         rules.epoll_ctl(world, st, "add", ep, fd, ev, None)
-    return Setup(sc.name, world, st, programs, sc.kernel, sc.order, "scenario", sc)
+    return Setup(sc.name, world, st, programs, sc.kernel, sc.order, "scenario", sc, sc.start)

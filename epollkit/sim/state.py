@@ -88,6 +88,9 @@ class Epoll(NamedTuple):
     items: tuple = ()  # Item, in EPOLL_CTL_ADD order
     rdllist: tuple = ()  # fd names, head first
     wq: tuple = ()  # thread names asleep in epoll_wait, the one woken first at index 0
+    rdcause: tuple = ()  # parallel to rdllist: the kernel event (1, 2, ...) that queued each item,
+    #                      or None when epoll_ctl queued it (ep_insert/ep_modify): the cause a later
+    #                      ep_done_scan() wake-up inherits (see ``rules.wake_thread``, "herd")
 
     def item(self, fd: str) -> Item | None:
         for it in self.items:
@@ -121,6 +124,7 @@ class Thread(NamedTuple):
     wasted: int = 0  # wake-ups after which the thread slept again having done no work
     cycle: int = 0  # 0: not woken since last sleep; 1: woken, no work yet; 2: woken and worked
     fresh: bool = False  # the wait just returned: the next accept()/read() is the first one
+    waited: bool = False  # the last wait returned readiness (no new wait since): an EAGAIN now is "eagain"
     tried: bool = False  # made an accept()/read() since the last wake-up
     pending: tuple = ()  # byte ranges read but not yet delivered (read strategies)
 
@@ -141,6 +145,7 @@ class World:
     boundaries: dict  # stream name -> tuple of write end offsets (message i ends at boundaries[i])
     cascade: bool = True  # ep_done_scan wakes one more sleeper (False: kernels 5.5-5.12)
     kernel: str = "newest"
+    generation: object = None  # the scenario.Generation these rules come from (what was imitated, why)
 
 
 class State:
@@ -160,7 +165,9 @@ class State:
         self.kpc = 0  # kernel events done
         self.accept_order: tuple = ()  # thread name per accepted connection, in accept order
         self.delivered: tuple = ()  # (start, end, thread) byte ranges, in delivery order
-        self.epoch: frozenset = frozenset()  # threads woken since the last kernel event
+        # (cause, thread) of wake-ups whose cause -- a kernel event number -- can still wake someone
+        # (it is carried by an item on a ready list); two threads with one cause show "herd"
+        self.epoch: frozenset = frozenset()
         self.props: frozenset = frozenset()  # properties shown so far
         self.started = False  # every thread has been asleep or done at least once
         # Split and reorder, kept incrementally so that the explorer's key need not hold the whole

@@ -93,6 +93,17 @@ def _flag(st: State, prop: str) -> None:
         st.props = st.props | {prop}
 
 
+def _flag_eagain(st: State, t: Thread) -> None:
+    """An accept()/read() found nothing. "eagain" (DESIGN.md): its wait had returned readiness --
+    whether this is the first call after the wait or the one that ends a drain loop. "eagain-first":
+    the FIRST call after the wait found nothing (the seed post's "confused" thread: another thread
+    took what its wake-up announced)."""
+    if t.waited:
+        _flag(st, "eagain")
+    if t.fresh:
+        _flag(st, "eagain-first")
+
+
 def fmt_events(events) -> str:
     return "[" + ", ".join(f"{fd} {'|'.join(bits)}" for fd, bits in events) + "]"
 
@@ -102,7 +113,7 @@ def _sleep_in(st: State, w: World, name: str, call, log: list | None) -> ThreadS
     if isinstance(call, EpollWait):
         # ep_poll(): __add_wait_queue_exclusive(&ep->wq) -- a head insert: LIFO.
         e = st.epolls[call.epoll]
-        st.epolls[call.epoll] = e._replace(wq=(name,) + e.wq)
+        st.epolls[call.epoll] = e._replace(wq=rules.ep_wq_insert(e.wq, name))
         if log is not None:
             log.append(f"sleeps at the head of {call.epoll}'s ep->wq")
         return ThreadState.SLEEP_EPOLL
@@ -130,13 +141,13 @@ def _execute(w: World, st: State, t: Thread, call, resumed: bool, log: list | No
         if resumed or rules.ep_events_available(st, call.epoll):
             evs = rules.ep_send_events(w, st, call.epoll, call.maxevents, log)
         if evs:
-            return t._replace(returns=t.returns + 1, fresh=True), evs
+            return t._replace(returns=t.returns + 1, fresh=True, waited=True), evs
         if call.timeout == 0:
-            return t, ()
+            return t._replace(waited=False), ()
         return t, SLEEP
     if isinstance(call, Poll):
         if EPOLLIN in rules.poll_mask(st, call.fd):
-            return t._replace(returns=t.returns + 1, fresh=True), "ready"
+            return t._replace(returns=t.returns + 1, fresh=True, waited=True), "ready"
         return t, SLEEP
     if isinstance(call, Accept):
         conn = rules.take_connection(st, call.fd)
@@ -151,8 +162,7 @@ def _execute(w: World, st: State, t: Thread, call, resumed: bool, log: list | No
             if log is not None and resumed:
                 log.append(f"{call.fd}'s accept queue is empty")
             return t, SLEEP
-        if t.fresh:
-            _flag(st, "eagain")
+        _flag_eagain(st, t)
         return t._replace(eagain=t.eagain + 1, fresh=False, tried=True), "EAGAIN"
     if isinstance(call, Read):
         got = rules.take_bytes(st, call.fd, call.nbytes)
@@ -161,8 +171,7 @@ def _execute(w: World, st: State, t: Thread, call, resumed: bool, log: list | No
             _note_split(w, st, call.fd, got, name)
             return t._replace(reads=t.reads + 1, nbytes=t.nbytes + n, fresh=False, tried=True,
                               cycle=2 if t.cycle else 0, pending=t.pending + (got,)), n
-        if t.fresh:
-            _flag(st, "eagain")
+        _flag_eagain(st, t)
         return t._replace(eagain=t.eagain + 1, fresh=False, tried=True), "EAGAIN"
     if isinstance(call, Ctl):
         return t, rules.epoll_ctl(w, st, call.op, call.epoll, call.fd, call.events, log)
@@ -238,7 +247,7 @@ def thread_step(w: World, st: State, name: str, program, log: list | None) -> No
         if wasted:
             _flag(st, "wasted-wakeup")
         state = _sleep_in(st, w, name, call, inner)
-        st.threads[name] = transition(t, state, cycle=0, tried=False, fresh=False,
+        st.threads[name] = transition(t, state, cycle=0, tried=False, fresh=False, waited=False,
                                       wasted=t.wasted + 1 if wasted else t.wasted)
         if log is not None:
             head = (f"re-polls in {call.label()}: nothing for it" if resumed
