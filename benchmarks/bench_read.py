@@ -33,7 +33,7 @@ def main() -> int:
         return time.perf_counter() - t
 
     wall = median_of(default_wall)
-    print(f"default read() (oneshot, 2 readers x 20000 x 64 B), wall clock: {wall:.3f} s "
+    print(f"default read() (oneshot, 2 readers x 20000 x 64 B, sender process), wall clock: {wall:.3f} s "
           f"(target < 3 s) {'OK' if wall < 3 else 'MISSED'}")
 
     for sender in ("thread", "process"):

@@ -37,6 +37,7 @@ __all__ = [
     "per_worker",
     "mgc_mean_wait",
     "compare",
+    "fifo_replay",
 ]
 
 
@@ -280,4 +281,40 @@ def compare(
         for p in percentiles:
             row[f"response_p{_pct_label(p)}"] = model.response_percentile(p) if cv == 1 else None
         out[side] = row
+    return out
+
+
+def fifo_replay(arrivals, services, servers: int, assignment=None) -> list[float]:
+    """Response times of the given jobs in IDEAL first-come-first-served queues: the same arrival times and
+    service times, with no wake-up, scheduling or hand-over cost at all.
+
+    arrivals    job arrival times, in order (any unit; the results come back in it)
+    services    each job's service time
+    servers     c workers
+    assignment  None: one shared line, any free worker takes its head (the replay of M/M/c);
+                or each job's worker index (0 .. c-1): a line per worker (the replay of c x M/M/1)
+
+    Set beside a live run, the replay separates the two gaps between measurement and formula: formula vs
+    replay is the sample (these particular requests, a finite run), replay vs measurement is the real
+    server's own cost.
+    """
+    _check_servers(servers)
+    if len(arrivals) != len(services) or (assignment is not None and len(assignment) != len(arrivals)):
+        raise ValueError("arrivals, services (and assignment) must have the same length")
+    free = [0.0] * servers  # when each worker is next free
+    out = []
+    last = -math.inf
+    for k, (t, s) in enumerate(zip(arrivals, services, strict=True)):
+        if t < last:
+            raise ValueError(f"arrivals must be in order: job {k} arrives at {t} after {last}")
+        last = t
+        if assignment is None:
+            w = min(range(servers), key=free.__getitem__)  # the worker free first takes the head
+        else:
+            w = assignment[k]
+            if not (isinstance(w, int) and 0 <= w < servers):
+                raise ValueError(f"assignment[{k}] must be a worker index from 0 to {servers - 1}, not {w!r}")
+        end = max(t, free[w]) + s
+        free[w] = end
+        out.append(end - t)
     return out

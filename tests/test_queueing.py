@@ -108,3 +108,21 @@ def test_compare_gives_percentiles_only_for_exponential_service():
 def test_bad_arguments_raise_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_fifo_replay_of_one_shared_line_lets_the_free_worker_take_the_head():
+    # two workers; jobs at t=0 (service 3), 0 (service 1), 1 (service 1): the third waits for the second
+    assert q.fifo_replay([0, 0, 1], [3, 1, 1], 2) == [3, 1, 1]
+    assert q.fifo_replay([0, 0, 0.5], [3, 1, 1], 2) == [3, 1, 1.5]
+
+
+def test_fifo_replay_per_worker_lines_wait_behind_their_own_worker_only():
+    # job 2 belongs to worker 0, busy until 3, while worker 1 idles from 1
+    assert q.fifo_replay([0, 0, 1], [3, 1, 1], 2, assignment=[0, 1, 0]) == [3, 1, 3]
+
+
+def test_fifo_replay_rejects_unordered_arrivals_and_bad_workers():
+    with pytest.raises(ValueError, match="in order"):
+        q.fifo_replay([1, 0], [1, 1], 1)
+    with pytest.raises(ValueError, match="assignment"):
+        q.fifo_replay([0, 1], [1, 1], 2, assignment=[0, 2])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -167,15 +168,33 @@ def test_default_run_is_fast():
 
 
 @linux_only
-def test_deadline_stops_the_run_without_leaks(no_leaks):
-    with pytest.raises(ExperimentTimeout, match="deadline"):
-        read("lt", 2, 1_000, pace_us=100_000, deadline=0.3)
+def test_the_sender_runs_in_its_own_process_by_default():
+    assert read("oneshot", 2, 500).params["sender"] == "process"
+    assert read("oneshot", 2, 500, sender="thread").params["sender"] == "thread"
 
 
 @linux_only
-def test_deadline_with_a_sender_process_leaves_nothing_behind(no_leaks):
-    with pytest.raises(ExperimentTimeout):
-        read("et", 2, 1_000, pace_us=100_000, deadline=0.3, sender="process")
+def test_one_message_to_one_reader_counts_one_wake_up_and_not_the_teardown():
+    # the reader sleeps in epoll_wait(), is woken once, reads, re-arms and sleeps again; the stop that
+    # wakes it at teardown (and the start-up) are outside the counted interval
+    r = read("oneshot", 1, 1)
+    assert r.kernel_wakeups == 1
+
+
+@linux_only
+def test_think_sleeps_are_not_counted_as_wake_ups():
+    r = read("lt", 1, 2_000, think_us=200)
+    assert r.params["think_sleeps"] == r.returns > 0
+    assert r.kernel_wakeups < r.params["think_sleeps"]
+
+
+@linux_only
+@pytest.mark.parametrize("sender", ["thread", "process"])
+def test_deadline_stops_the_run_promptly_without_leaks(no_leaks, sender):
+    t = time.monotonic()
+    with pytest.raises(ExperimentTimeout, match="deadline"):
+        read("lt", 2, 1_000, pace_us=100_000, deadline=0.3, sender=sender)
+    assert time.monotonic() - t < 3.0  # loose: 0.3 s deadline + teardown, not a 5 s join
 
 
 @linux_only

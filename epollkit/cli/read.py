@@ -26,8 +26,9 @@ def add_arguments(p) -> None:
     p.add_argument("--per-send", type=int, default=1, help="messages per send() (default 1)")
     p.add_argument("--pace-us", type=float, default=0.0,
                    help="microseconds the sender sleeps between send() calls (default 0)")
-    p.add_argument("--sender", choices=["thread", "process"], default="thread",
-                   help="run the sender in a thread (default) or a process of its own")
+    p.add_argument("--sender", choices=["thread", "process"], default="process",
+                   help="run the sender in a process of its own (default: outside the readers' GIL) or in "
+                        "a thread of this process")
     p.add_argument("--deadline", type=float, default=60.0, help="seconds before giving up (default 60)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -42,8 +43,9 @@ def table(r) -> str:
         f"split messages {r.split_messages}; reordered deliveries {r.reordered} of {p.get('chunks')}; "
         f"in order: {'yes' if r.in_order else 'NO'}",
         f"{p.get('messages_per_s', 0):,.0f} messages/s, {p.get('mb_per_s', 0):.1f} MB/s; "
-        f"returns {r.returns}, EAGAIN {r.eagain}, kernel wake-ups {r.kernel_wakeups}, "
-        f"epoll_ctl re-arms {p.get('epoll_ctl', 0)}",
+        f"returns {r.returns}, EAGAIN {r.eagain}, kernel wake-ups {r.kernel_wakeups} "
+        f"({p.get('think_sleeps', 0)} think sleeps not counted), epoll_ctl re-arms {p.get('epoll_ctl', 0)}; "
+        f"sender: {p.get('sender', '?')}",
         f"{'reader':>6} {'reads':>7} {'bytes':>10} {'returns':>8} {'eagain':>7} {'wakeups':>8}",
     ]
     for w in r.per_reader:

@@ -3,8 +3,9 @@ own (``read(..., sender="process")``), so that it never competes with the reader
 
 Protocol: connect to ``HOST PORT``; print ``ready``; wait for ``go`` on stdin; write the numbered
 messages (``read_lab.stream``), ``PER_SEND`` messages per ``send()``, sleeping ``PACE_US`` between sends;
-shut down the writing side (the readers see EOF after the last byte); print one JSON line
-``{"sent", "sends", "duration_s", "error"}`` and exit.
+print one JSON line ``{"sent", "sends", "duration_s", "error"}``; then keep the connection open until stdin
+says ``stop`` or closes (or the process is killed). No ``shutdown(SHUT_WR)`` after the last byte: an EOF
+would wake the readers while the experiment still counts their wake-ups.
 """
 
 from __future__ import annotations
@@ -38,12 +39,12 @@ def main(argv: list[str]) -> int:
             sends += 1
             if pace_us:
                 time.sleep(pace_us / 1e6)
-        sock.shutdown(socket.SHUT_WR)
     except OSError as exc:  # the experiment was stopped (deadline): report, do not trace back
         error = f"{type(exc).__name__}: {exc}"
     duration = time.perf_counter() - t0
     print(json.dumps({"sent": sent, "sends": sends, "duration_s": duration, "error": error}), flush=True)
-    sock.close()  # the FIN went out with shutdown(); bytes already queued at the reader stay there
+    sys.stdin.readline()  # "stop", or "" when the experiment closes the pipe
+    sock.close()
     return 0
 
 

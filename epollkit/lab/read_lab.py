@@ -18,7 +18,19 @@ few bytes therefore has one place in the stream; for a chunk so short that two p
 that counts fewer reorderings is chosen (the count is a lower bound, never inflated).
 
 Readers wait with no timeout (a timeout would add wake-ups and move the thread in ``ep->wq``): the stop
-is a pipe, registered level-triggered in every epoll set, that teardown writes to.
+is a pipe, registered level-triggered in every epoll set, that teardown writes to. The sender does NOT shut
+its side down after the last byte: the readers learn the end from the byte count, so no EOF wake-up cascade
+runs while the wake-ups are being counted.
+
+Wake-ups (``kernel_wakeups``) are the readers' voluntary context switches (``task->nvcsw``, read by the
+main thread from ``/proc/self/task/<tid>/status``) between two readings: once every reader is asleep in
+``epoll_wait()`` before the first byte is sent, and once every byte is delivered and the readers are asleep
+again -- before the stop. Start-up, teardown and the stop's wake-up are outside the interval. Inside it
+every sleep counts: sleeps in ``epoll_wait()`` that ended (including wake-ups that found nothing and slept
+again inside the kernel), and sleeps on the GIL or the delivery lock (a futex). The ``think_us`` sleeps
+(``clock_nanosleep``, one voluntary switch each) are subtracted; ``params["think_sleeps"]`` says how many.
+The sender runs in a process of its own by default (``sender="process"``), so it takes no part in the
+readers' GIL; ``sender="thread"`` keeps it in this process for comparison.
 """
 
 from __future__ import annotations
@@ -26,7 +38,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import resource
 import select
 import socket
 import struct
@@ -37,10 +48,17 @@ from contextlib import ExitStack
 from functools import lru_cache
 
 from .. import strategies
-from ..errors import EpollkitError, ExperimentTimeout
+from ..errors import EpollkitError, ExperimentTimeout, LeakError
 from ..results import ReaderStats, ReadResult, summarize_read
 from ..system import kernel_release
-from ._harness import ClientProcess, WorkerGroup, check_fd_budget, require_linux
+from ._harness import (
+    JOIN_TIMEOUT_S,
+    ClientProcess,
+    WorkerGroup,
+    check_fd_budget,
+    require_linux,
+    voluntary_switches,
+)
 
 HOST = "127.0.0.1"
 MIB = 1 << 20
@@ -212,7 +230,7 @@ def read(
     think_us: float = 0,
     per_send: int = 1,
     pace_us: float = 0,
-    sender: str = "thread",
+    sender: str = "process",
     deadline: float = DEFAULT_DEADLINE,
 ) -> ReadResult:
     """Run one read experiment on this kernel and return its record.
@@ -226,11 +244,13 @@ def read(
                   (0-100 000): widens the race window. ``time.sleep`` cannot sleep less than ~50 us.
     per_send      messages written per ``send()`` (1 = paced by the syscall, 16 = bursts of 16)
     pace_us       microseconds the sender sleeps between ``send()`` calls (0 = as fast as it can)
-    sender        ``"thread"`` (shares this process and its GIL) or ``"process"`` (its own process)
+    sender        ``"process"`` (default: its own process, outside the readers' GIL) or ``"thread"``
+                  (shares this process and its GIL with the readers: for comparison)
     deadline      seconds before the run is stopped with ExperimentTimeout
 
     ``params`` of the record holds think_us, per_send, pace_us, sender, the number of ``epoll_ctl``
-    re-arms, and messages/s and MB/s over ``duration_s`` (first ``send()`` to last delivery).
+    re-arms, the think sleeps subtracted from the wake-ups, and messages/s and MB/s over ``duration_s``
+    (the go to the sender to the last delivery). ``kernel_wakeups``: see the module docstring.
     """
     strat = validate(strategy, readers, messages, message_size, read_size, think_us, per_send, pace_us,
                      sender, deadline)
@@ -267,11 +287,13 @@ class _ReadRun:
         self.chunks: list[list[bytes]] = [[] for _ in range(readers)]
         self.order: list[tuple[int, int]] = []
         self.delivered = 0
-        self.stats = [[0, 0, 0, 0] for _ in range(readers)]  # reads, returns, eagain, epoll_ctl
-        self.wakeups = [0] * readers
+        # reads, returns, eagain, epoll_ctl, think sleeps
+        self.stats = [[0, 0, 0, 0, 0] for _ in range(readers)]
         self.lock = threading.Lock()
         self.done = threading.Event()
+        self.send_stop = threading.Event()
         self.sender_error: BaseException | None = None
+        self.sender_thread: threading.Thread | None = None
         self.epolls: list = []
 
     def execute(self) -> ReadResult:
@@ -315,34 +337,44 @@ class _ReadRun:
                 self.epolls.append(ep)
 
             group = WorkerGroup(self.readers, self._reader, name=f"read-{s.name}")
+            # one callback stops everything in order: readers woken, sender's socket shut down, sender
+            # joined, readers joined (see _stop)
             stack.callback(self._stop, group, out)
             group.start()
             if not group.wait_blocked(timeout=10.0):
                 raise ExperimentTimeout("readers did not all reach their wait within 10 s")
-            sender_thread = None
+            base = [voluntary_switches(t) for t in group.tids]
             t0 = time.perf_counter()
             if client is not None:
                 client.go()
             else:
-                sender_thread = threading.Thread(target=self._send, args=(out,), daemon=True,
-                                                 name="epollkit-read-sender")
-                stack.callback(sender_thread.join, 5.0)
-                sender_thread.start()
+                self.sender_thread = threading.Thread(target=self._send, args=(out,), daemon=True,
+                                                      name="epollkit-read-sender")
+                self.sender_thread.start()
             finished = self._wait_done()
             duration = time.perf_counter() - t0
             if not finished:
                 raise ExperimentTimeout(
                     f"deadline of {self.deadline:g} s passed: {self.delivered} of {self.total} bytes "
                     f"delivered ({s.name}, {self.readers} readers)")
-            if client is not None and not group.failed.is_set():
-                client.result(timeout=5.0)
+            if group.failed.is_set() or self.sender_error is not None:
+                end = base  # re-raised below; the counters do not matter
+            else:
+                # every byte is delivered: let the last wake-ups finish (the readers drain to EAGAIN,
+                # re-arm and sleep again), then read the counters -- before the stop wakes anyone
+                group.wait_blocked(timeout=1.0, settle=0.05)
+                end = [voluntary_switches(t) for t in group.tids]
+                if client is not None:  # counted: now the sender may close (the EOF is teardown)
+                    client.proc.stdin.write("stop\n")
+                    client.proc.stdin.flush()
+                    client.result(timeout=5.0)
         group.raise_first_error()
         if self.sender_error is not None:
             raise self.sender_error
 
         per_reader = [
             ReaderStats(reader=i, reads=st[0], bytes=sum(len(c) for c in self.chunks[i]), returns=st[1],
-                        eagain=st[2], kernel_wakeups=self.wakeups[i])
+                        eagain=st[2], kernel_wakeups=max(0, end[i] - base[i] - st[4]))
             for i, st in enumerate(self.stats)
         ]
         deliveries = locate_chunks(self.sent, self.chunks, self.order)
@@ -352,6 +384,7 @@ class _ReadRun:
             "pace_us": self.pace_us,
             "sender": self.sender,
             "epoll_ctl": sum(st[3] for st in self.stats),
+            "think_sleeps": sum(st[4] for st in self.stats),
             "chunks": len(self.order),
             "messages_per_s": round(self.messages / duration, 1),
             "mb_per_s": round(self.total / duration / 1e6, 3),
@@ -375,14 +408,23 @@ class _ReadRun:
         return self.done.wait(self.deadline)
 
     def _stop(self, group: WorkerGroup, out: socket.socket | None) -> None:
+        """Teardown, in order: stop flag -> wake every reader -> shut the sender's socket down -> join
+        the sender thread -> join the readers. ``LeakError`` if a thread is still alive. (A sender
+        process is killed and reaped afterwards by its ``ClientProcess``.)"""
         group.stop_flag.set()
+        self.send_stop.set()  # a pacing sender stops waiting
         os.write(self.stop_w, b"x")  # wakes every reader in every epoll set
         if out is not None:
             try:
                 out.shutdown(socket.SHUT_RDWR)  # a sender blocked in send() returns (EPIPE)
             except OSError:
                 pass
+        sender = self.sender_thread
+        if sender is not None:
+            sender.join(JOIN_TIMEOUT_S)
         group.join()
+        if sender is not None and sender.is_alive():
+            raise LeakError("the sender thread did not stop")
 
     # -------------------------------------------------------------------------------------- sender
 
@@ -392,9 +434,11 @@ class _ReadRun:
         try:
             for off in range(0, self.total, step):
                 out.sendall(view[off : off + step])
-                if self.pace_s:
-                    time.sleep(self.pace_s)
-            out.shutdown(socket.SHUT_WR)  # end of stream: readers see EOF after the last byte
+                # the sender is not a measured waiter: it may wait with a timeout (and stop at once)
+                if self.pace_s and self.send_stop.wait(self.pace_s):
+                    return
+            # no shutdown(SHUT_WR) here: an EOF would wake the readers while their wake-ups are counted;
+            # they know the end from the byte count, and the stop shuts the socket down
         except OSError as exc:
             if not self.done.is_set() and not isinstance(exc, (BrokenPipeError, ConnectionResetError)):
                 self.sender_error = exc
@@ -414,17 +458,11 @@ class _ReadRun:
                 self.done.set()
 
     def _reader(self, index: int, group: WorkerGroup) -> None:
-        # Voluntary context switches of this thread (task->nvcsw) from just before its first wait to
-        # its exit: the wake-ups inside epoll_wait() that never return to Python count too, and so do
-        # sleeps on the GIL and the final wake-up by EOF or the stop.
-        base = _nvcsw()
         try:
             self._loop(index, group)
         except BaseException:
             self.done.set()  # wake the main thread; WorkerGroup records the error
             raise
-        finally:
-            self.wakeups[index] = _nvcsw() - base
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
         s, st = self.strat, self.stats[index]
@@ -441,6 +479,7 @@ class _ReadRun:
                 continue
             st[1] += 1
             if self.think_s:
+                st[4] += 1  # one voluntary switch (clock_nanosleep), subtracted from the wake-ups
                 time.sleep(self.think_s)
             eof = False
             pending = []
@@ -476,11 +515,7 @@ class _ReadRun:
                     ep.modify(cfd, self.flags)
                     st[3] += 1
             if eof:
-                return  # the sender shut down its side: nothing more will come
-
-
-def _nvcsw() -> int:
-    return resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
+                return  # the sender's side is gone (stopped or failed): nothing more will come
 
 
 # ------------------------------------------------------------------------- sweeps and reference
@@ -535,25 +570,44 @@ def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
     }
 
 
-REFERENCE_THINK_US = (0, 200, 1000)
-REFERENCE_READERS = (1, 2, 4)
+#: what notebook 06 runs live, and ``reference_runs`` records (sender: a process of its own)
+RACE_MESSAGES = 20_000
+SPLIT_SIZE = 100  # 2048 is not a multiple of 100: a read of a full buffer ends inside a message
+SPLIT_THINK_US = (0, 200)
+GROWTH_READERS = (1, 4)  # with the 2-reader runs of the split sweep: 1, 2 and 4 readers
 
 
-def reference_runs(messages: int = 20_000) -> list[ReadResult]:
-    """What ``epollkit record`` stores in ``data/reference/read.json``:
+def race_runs(repeats: int = 3) -> list[ReadResult]:
+    """2 readers x 20 000 64-byte messages, every lab strategy, ``repeats`` runs each."""
+    return race_sweep(SUPPORTED, (2,), (0,), messages=RACE_MESSAGES, repeats=repeats)
 
-    - every lab strategy with 1, 2 and 4 readers at think_us 0, 200 and 1000 (64-byte messages);
-    - the same at 2 readers with 100-byte messages (reads then end inside messages: splits);
-    - oneshot and et throughput with 1 and 2 readers: 50 000 messages at 1 message per send(), and
-      320 000 at 16 per send().
-    """
-    out = race_sweep(SUPPORTED, REFERENCE_READERS, REFERENCE_THINK_US, messages=messages)
-    out += race_sweep(SUPPORTED, (2,), (0, 200), messages=messages, message_size=100)
-    for s in ("et", "oneshot"):
-        for n in (1, 2):
-            for k in (1, 16):
-                out.append(read(s, n, 50_000 if k == 1 else 320_000, per_send=k))
+
+def split_runs(repeats: int = 3) -> list[ReadResult]:
+    """2 readers x 20 000 100-byte messages at think_us 0 and 200, ``repeats`` runs each."""
+    return race_sweep(SUPPORTED, (2,), SPLIT_THINK_US, messages=RACE_MESSAGES, message_size=SPLIT_SIZE,
+                      repeats=repeats)
+
+
+def growth_runs(repeats: int = 3) -> list[ReadResult]:
+    """1 and 4 readers x 20 000 100-byte messages at think_us 0 (2 readers: ``split_runs``)."""
+    return race_sweep(SUPPORTED, GROWTH_READERS, (0,), messages=RACE_MESSAGES, message_size=SPLIT_SIZE,
+                      repeats=repeats)
+
+
+def throughput_runs() -> list[ReadResult]:
+    """et and oneshot with 1 and 2 readers: 50 000 messages at 1 message per send(), 320 000 at 16 per
+    send(), sender in its own process; and oneshot with 2 readers and the sender as a thread of this
+    process, for the GIL's share."""
+    out = [read(s, n, 50_000 if k == 1 else 320_000, per_send=k)
+           for s in ("et", "oneshot") for n in (1, 2) for k in (1, 16)]
+    out += [read("oneshot", 2, 50_000 if k == 1 else 320_000, per_send=k, sender="thread") for k in (1, 16)]
     return out
+
+
+def reference_runs() -> list[ReadResult]:
+    """What ``epollkit record`` stores in ``data/reference/read.json``: ``race_runs``, ``split_runs``,
+    ``growth_runs`` (3 repeats each) and ``throughput_runs``."""
+    return race_runs() + split_runs() + growth_runs() + throughput_runs()
 
 
 # ------------------------------------------------------------------------------ notebook helpers
@@ -591,5 +645,35 @@ def table_rows(results: Sequence[ReadResult]) -> list[dict]:
             "eagain": r.eagain,
             "epoll_ctl": p.get("epoll_ctl", 0),
             "messages_per_s": p.get("messages_per_s"),
+        })
+    return rows
+
+
+def summary_rows(results: Sequence[ReadResult], by: Sequence[str] = ("strategy", "readers", "think_us")
+                 ) -> list[dict]:
+    """One row per group of repeats (grouped by ``by``: record fields or ``params`` keys), in first-seen
+    order: how many runs, how many kept the stream in order, reordered deliveries (% of deliveries: mean,
+    lowest, highest run), split messages (total, lowest, highest run), lost bytes (total), and the
+    readers' wake-ups per ``epoll_wait()`` return (mean)."""
+    groups: dict[tuple, list] = {}
+    for r in results:
+        key = tuple(getattr(r, k) if hasattr(r, k) else (r.params or {}).get(k) for k in by)
+        groups.setdefault(key, []).append(r)
+    rows = []
+    for key, rs in groups.items():
+        pct = [100.0 * r.reordered / max(1, (r.params or {}).get("chunks") or 1) for r in rs]
+        splits = [r.split_messages for r in rs]
+        rows.append({
+            **dict(zip(by, key, strict=True)),
+            "runs": len(rs),
+            "in_order_runs": sum(1 for r in rs if r.in_order),
+            "reordered_pct": round(sum(pct) / len(pct), 2),
+            "reordered_pct_min": round(min(pct), 2),
+            "reordered_pct_max": round(max(pct), 2),
+            "split_messages": sum(splits),
+            "split_min": min(splits),
+            "split_max": max(splits),
+            "lost_bytes": sum(r.lost_bytes for r in rs),
+            "wakeups_per_return": round(sum(r.kernel_wakeups / max(1, r.returns) for r in rs) / len(rs), 2),
         })
     return rows

@@ -15,14 +15,20 @@ busy loop, so the GIL does not serialise the work and a 2-core machine can stand
   even while another worker idles.
 
 Arrivals are Poisson at rate utilization x workers / service_ms, each on a connection chosen uniformly at
-random, sent by a generator thread on an absolute schedule (seeded: both strategies get the same
-requests). Latency = service finished - request sent; wait = service started - request sent. The first
-10% of requests (the queue filling from empty) are left out of the statistics.
+random, sent on an absolute schedule (seeded: both strategies get the same requests) by a generator in a
+PROCESS OF ITS OWN (``_serve_generator``): it holds the client ends of the connections, sends each request
+on time and stamps the worker's 4-byte answer. So the latency clock -- answer received - request sent --
+runs entirely outside the workers' process and never waits for their GIL. (The workers still need their
+own GIL to run between wake-up and sleep: that is part of the server being measured.) wait = service
+started (stamped by the worker) - request sent; both processes read CLOCK_MONOTONIC (``time.monotonic``).
+The first 10% of requests (the queue filling from empty) are left out of the statistics.
 
-The formulas beside each run (``model``) use the MEASURED mean service time (a sleep overshoots by tens of
-microseconds) and the achieved arrival rate: M/M/c for ``shared``, c x M/M/1 for ``sharded``
-(``epollkit.queueing``). Two known departures from those models: the ready list is FIFO by connection, not
-by request, and a second request on a connection that is being served waits for the re-arm.
+The formulas beside each run (``model``) are evaluated at the NOMINAL arrival rate and mean service time
+-- the system that was asked for: M/M/c for ``shared``, c x M/M/1 for ``sharded`` (``epollkit.queueing``).
+``params`` records what was achieved beside it: the measured mean service time (a sleep overshoots), the
+measured arrival rate and the utilisation they make. Two known departures from those models: the ready
+list is FIFO by connection, not by request, and a second request on a connection that is being served
+waits for the re-arm (shared) or for its turn on the worker's ready list (sharded).
 """
 
 from __future__ import annotations
@@ -33,19 +39,23 @@ import random
 import select
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
+from pathlib import Path
 
 from .. import queueing
 from ..errors import ExperimentTimeout
 from ..results import ServeResult
 from ..system import kernel_release
-from ._harness import WorkerGroup, check_fd_budget, require_linux
+from ._harness import ClientProcess, WorkerGroup, check_fd_budget, require_linux
 
 STRATEGIES = ("shared", "sharded")
 REQUEST = struct.Struct("<II")  # request id, service time in microseconds
+ANSWER = struct.Struct("<I")  # request id, sent back when the service is done
 WARMUP = 0.1
 DEFAULT_DEADLINE = 120.0
 
@@ -114,7 +124,8 @@ def _stats(values: Sequence[float]) -> dict:
 
 
 def model_prediction(strategy: str, workers: int, arrival_rate: float, service_ms: float, cv: float) -> dict:
-    """The formula's mean and percentiles (ms) for a run's measured rates (percentiles only for cv=1)."""
+    """The formula's mean and percentiles (ms) at the given arrival rate (per s, all workers) and mean
+    service time (percentiles only for cv=1). ``serve`` passes the nominal ones."""
     mu = 1e3 / service_ms  # per second
     if strategy == "shared":
         m = queueing.mmc(arrival_rate, mu, workers)
@@ -158,6 +169,21 @@ def serve(
                      deadline).execute()
 
 
+class _GeneratorProcess(ClientProcess):
+    """``ClientProcess`` for the request generator, which inherits the connections' client ends."""
+
+    def __init__(self, args, fds):  # as ClientProcess.__init__, plus pass_fds
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "epollkit.lab._serve_generator", *map(str, args),
+             ",".join(map(str, fds))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+            pass_fds=fds,
+        )
+
+
 class _ServeRun:
     def __init__(self, strategy, workers, utilization, plan, service_ms, cv, connections, seed, deadline):
         self.strategy = strategy
@@ -170,7 +196,6 @@ class _ServeRun:
         self.seed = seed
         self.deadline = deadline
         n = len(plan)
-        self.sent = [0.0] * n
         self.start = [0.0] * n
         self.end = [0.0] * n
         self.served = [0] * workers
@@ -179,7 +204,6 @@ class _ServeRun:
         self.completed = 0
         self.lock = threading.Lock()
         self.done = threading.Event()
-        self.gen_stop = threading.Event()
         self.epolls: list = []
         self.flags = select.EPOLLIN | (select.EPOLLET | select.EPOLLONESHOT if strategy == "shared" else 0)
 
@@ -204,44 +228,40 @@ class _ServeRun:
             for j, fd in enumerate(self.servers):
                 self.epolls[0 if self.strategy == "shared" else j % self.workers].register(fd, self.flags)
 
+            gen = stack.enter_context(_GeneratorProcess(
+                [self.workers, self.utilization, len(self.plan), self.service_ms, self.cv,
+                 self.connections, self.seed], [c.fileno() for c in self.clients]))
+            for c in self.clients:  # the generator holds its own copies; ours would only keep them open
+                c.close()
+            gen.wait_ready()
             group = WorkerGroup(self.workers, self._worker, name=f"serve-{self.strategy}")
             stack.callback(self._stop, group)
             group.start()
             if not group.wait_blocked(timeout=10.0):
                 raise ExperimentTimeout("workers did not all reach their wait within 10 s")
-            gen = threading.Thread(target=self._generate, name="epollkit-serve-generator", daemon=True)
-            stack.callback(gen.join, 5.0)
-            stack.callback(self.gen_stop.set)
-            t0 = time.perf_counter()
-            self.t0 = t0
-            gen.start()
+            t0 = time.monotonic()
+            gen.go()
             finished = self._wait_done()
-            duration = time.perf_counter() - t0
             if not finished:
                 raise ExperimentTimeout(f"deadline of {self.deadline:g} s passed: {self.completed} of "
                                         f"{len(self.plan)} requests served ({self.strategy})")
+            if group.failed.is_set():
+                report = None  # re-raised below
+            else:
+                report = gen.result(timeout=5.0)  # the last answer is on its way: a moment
+                if report.get("error"):
+                    raise RuntimeError(f"the request generator failed: {report['error']}")
+            duration = time.monotonic() - t0
         group.raise_first_error()
-        return self._summarize(duration)
+        return self._summarize(duration, report)
 
     def _wait_done(self) -> bool:
         return self.done.wait(self.deadline)
 
     def _stop(self, group: WorkerGroup) -> None:
         group.stop_flag.set()
-        self.gen_stop.set()
         os.write(self.stop_w, b"x")
         group.join()
-
-    def _generate(self) -> None:
-        t0, clients = self.t0, self.clients
-        for rid, (at, conn, service_us) in enumerate(self.plan):
-            delay = t0 + at - time.perf_counter()
-            if delay > 0 and self.gen_stop.wait(delay):  # the generator may wait with a timeout:
-                return                                   # it is not one of the measured waiters
-            if self.gen_stop.is_set():
-                return
-            self.sent[rid] = time.perf_counter()
-            clients[conn].send(REQUEST.pack(rid, service_us))
 
     def _worker(self, index: int, group: WorkerGroup) -> None:
         try:
@@ -267,12 +287,15 @@ class _ServeRun:
                 if shared:
                     ep.modify(fd, flags)
                 continue
+            if not data and self.done.is_set():
+                return  # every request is served and the generator has closed its ends: EOF
             if len(data) != REQUEST.size:
                 raise RuntimeError(f"short request: {len(data)} bytes")
             rid, service_us = REQUEST.unpack(data)
-            start = time.perf_counter()
+            start = time.monotonic()
             time.sleep(service_us / 1e6)
-            end = time.perf_counter()
+            end = time.monotonic()
+            servers[fd].send(ANSWER.pack(rid))  # the generator stamps the answer: the latency clock
             self.start[rid], self.end[rid] = start, end
             self.served[index] += 1
             self.busy[index] += end - start
@@ -286,17 +309,29 @@ class _ServeRun:
                 if self.completed == n:
                     self.done.set()
 
-    def _summarize(self, duration: float) -> ServeResult:
+    def _summarize(self, duration: float, report: dict) -> ServeResult:
         n = len(self.plan)
         skip = int(n * WARMUP)
         ids = range(skip, n)
-        lat = [(self.end[i] - self.sent[i]) * 1e3 for i in ids]
-        wait = [(self.start[i] - self.sent[i]) * 1e3 for i in ids]
+        sent, answered = report["sent"], report["answered"]
+        lat = [(answered[i] - sent[i]) * 1e3 for i in ids]
+        wait = [(self.start[i] - sent[i]) * 1e3 for i in ids]
         service = [(self.end[i] - self.start[i]) * 1e3 for i in range(n)]
-        span = self.sent[-1] - self.sent[0]
+        span = sent[-1] - sent[0]
         rate = (n - 1) / span if span > 0 else 0.0
         mean_service = sum(service) / n
-        model = model_prediction(self.strategy, self.workers, rate, mean_service, self.cv) if rate else None
+        nominal_rate = self.utilization * self.workers / (self.service_ms / 1e3)
+        model = model_prediction(self.strategy, self.workers, nominal_rate, self.service_ms, self.cv)
+        late = sorted(sent[i] - (report["t0"] + self.plan[i][0]) for i in range(n))
+        # the same requests, at the times they were really sent, with the service times really slept,
+        # through ideal FIFO queues: what is left between this and the measurement is the server's cost
+        order = sorted(range(n), key=sent.__getitem__)
+        shares = None if self.strategy == "shared" else [self.plan[i][1] % self.workers for i in order]
+        ideal = queueing.fifo_replay([sent[i] for i in order], [self.end[i] - self.start[i] for i in order],
+                                     self.workers, shares)
+        replay = [0.0] * n
+        for i, resp in zip(order, ideal, strict=True):
+            replay[i] = resp * 1e3
         return ServeResult(
             experiment="serve",
             backend="real",
@@ -316,7 +351,11 @@ class _ServeRun:
             model=model,
             params={"seed": self.seed, "measured_service_ms": round(mean_service, 4),
                     "measured_utilization": round(rate * mean_service / 1e3 / self.workers, 4),
-                    "warmup_skipped": skip},
+                    "nominal_rate": round(nominal_rate, 2),
+                    "fifo_replay_ms": _stats([replay[i] for i in ids]),
+                    "send_late_ms": {"p50": round(late[n // 2] * 1e3, 4),
+                                     "p99": round(late[min(n - 1, int(0.99 * n))] * 1e3, 4)},
+                    "generator": "process", "warmup_skipped": skip},
             kernel=kernel_release(),
             duration_s=round(duration, 4),
         )
@@ -343,3 +382,27 @@ def reference_runs() -> list[ServeResult]:
     out += serve_sweep((0.8,), 2, requests=3_000)
     out += serve_sweep((0.8,), 8, requests=3_000)
     return out
+
+
+def comparison_rows(results: Sequence[ServeResult]) -> list[dict]:
+    """One row per run: the load asked for and the load achieved, then the mean and p99 response time
+    (ms) three ways -- measured, the same requests replayed through ideal FIFO queues, and the formula at
+    the nominal rates -- for ``pandas.DataFrame(comparison_rows(runs))``."""
+    rows = []
+    for r in results:
+        p = r.params or {}
+        replay = p.get("fifo_replay_ms") or {}
+        rows.append({
+            "strategy": r.strategy,
+            "workers": r.workers,
+            "load": r.utilization,
+            "load_measured": p.get("measured_utilization"),
+            "service_ms_measured": p.get("measured_service_ms"),
+            "mean": r.latency_ms["mean"],
+            "mean_replay": replay.get("mean"),
+            "mean_formula": (r.model or {}).get("mean"),
+            "p99": r.latency_ms["p99"],
+            "p99_replay": replay.get("p99"),
+            "p99_formula": (r.model or {}).get("p99"),
+        })
+    return rows
