@@ -11,12 +11,8 @@ import platform
 import statistics
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from epollkit import plots, sim  # noqa: E402
-from epollkit.widgets import scheduler  # noqa: E402
+from epollkit import sim
+from epollkit.widgets import scheduler
 
 NOTEBOOK_03 = ["blocking", "select", "epoll-lt", "epoll-et", "epoll-oneshot", "epoll-lt-private",
                "epoll-et-private", "epoll-exclusive", "reuseport", "epoll-et-once"]
@@ -69,7 +65,7 @@ def main() -> None:
     print(f"  the model-beside-lab ranges (9 x sim.accept(explore=True), 2x2): {dt:.2f} s")
     t0 = time.perf_counter()
     for name in NOTEBOOK_03[:-1]:
-        plots.trace_result(plots.paced_trace(sim.accept_setup(name, 2, 40)))
+        sim.accept(name, 2, 40, schedule="paced")
     print(f"  the paced runs (9 x 40 connections): {time.perf_counter() - t0:.2f} s")
 
 

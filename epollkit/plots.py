@@ -117,7 +117,8 @@ def read_races(results: Sequence, x: str = "think_us", metric: str = "reordered"
 
     x        ``"think_us"`` (reader delay between wake-up and read) or ``"readers"``
     metric   ``"reordered"`` (% of deliveries that arrived behind a later chunk) or ``"split_messages"``
-             (% of messages whose bytes went to more than one reader). Repeats are averaged.
+             (% of messages whose bytes went to more than one reader). Repeats are averaged; a bar
+             from the lowest to the highest repeat shows how much runs differ.
     """
     if x not in ("think_us", "readers"):
         raise ValueError(f"x must be 'think_us' or 'readers', not {x!r}")
@@ -129,8 +130,12 @@ def read_races(results: Sequence, x: str = "think_us", metric: str = "reordered"
     for name, pts in groups.items():
         xs = sorted(pts)
         ys = [sum(pts[k]) / len(pts[k]) for k in xs]
-        ax.plot(xs, ys, marker="o", color=color(name), label=name)
+        lo = [y - min(pts[k]) for k, y in zip(xs, ys, strict=True)]
+        hi = [max(pts[k]) - y for k, y in zip(xs, ys, strict=True)]
+        ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", color=color(name), label=name, capsize=3)
     ax.set_xlabel("think time between wake-up and read() (us)" if x == "think_us" else "readers")
+    if x == "readers":
+        ax.set_xticks(sorted({k for pts in groups.values() for k in pts}))
     ax.set_ylabel("% of deliveries reordered" if metric == "reordered" else "% of messages split")
     ax.set_ylim(bottom=0)
     if title:
@@ -163,10 +168,12 @@ def read_throughput(results: Sequence, ax=None, *, title: str | None = None):
     return ax
 
 
-def serve_latency(results: Sequence, stat: str = "p99", ax=None, *, model: bool = True,
+def serve_latency(results: Sequence, stat: str = "p99", ax=None, *, model: bool = True, replay: bool = True,
                   title: str | None = None):
-    """Latency (ms) against utilisation for the ``shared`` and ``sharded`` runs (markers), with the
-    M/M/c and c x M/M/1 curves (lines) for the same workers and measured mean service time.
+    """Latency (ms) against the NOMINAL utilisation (the load asked for) for the ``shared`` and
+    ``sharded`` runs (filled markers), with the M/M/c and c x M/M/1 curves (lines) at the nominal mean
+    service time, and -- when the runs carry it -- the same requests replayed through ideal FIFO queues
+    (hollow markers, ``params["fifo_replay_ms"]``).
 
     stat    ``"mean"``, ``"p50"``, ``"p90"`` or ``"p99"`` of the response time
     """
@@ -177,14 +184,18 @@ def serve_latency(results: Sequence, stat: str = "p99", ax=None, *, model: bool 
     ax = _axes(ax)
     rs = [r for r in results if r.experiment == "serve"]
     for name in ("shared", "sharded"):
-        pts = sorted((r.params.get("measured_utilization", r.utilization), r.latency_ms[stat])
-                     for r in rs if r.strategy == name)
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o", color=color(name),
-                    label=f"{name}, measured")
+        mine = sorted((r for r in rs if r.strategy == name), key=lambda r: r.utilization)
+        if not mine:
+            continue
+        ax.plot([r.utilization for r in mine], [r.latency_ms[stat] for r in mine], "o", color=color(name),
+                label=f"{name}, measured")
+        again = [r for r in mine if (r.params or {}).get("fifo_replay_ms")]
+        if replay and again:
+            ax.plot([r.utilization for r in again], [r.params["fifo_replay_ms"][stat] for r in again], "o",
+                    mfc="none", color=color(name), label=f"{name}, same requests, ideal FIFO")
     if model and rs:
         workers = rs[0].workers
-        svc = sum(r.params.get("measured_service_ms", r.service_ms) for r in rs) / len(rs)
+        svc = rs[0].service_ms
         cv = rs[0].cv
         mu = 1e3 / svc
         us = [u / 100 for u in range(5, 96)]
@@ -204,9 +215,33 @@ def serve_latency(results: Sequence, stat: str = "p99", ax=None, *, model: bool 
             ax.plot(us, ys, "-", color=color(name), alpha=0.6,
                     label=f"{m.name} formula" + ("" if cv == 1 or stat == "mean" else " (cv=1 only)"))
     ax.set_yscale("log")
-    ax.set_xlabel("utilisation (arrival rate / capacity)")
+    ax.set_xlabel("utilisation asked for (nominal arrival rate / capacity)")
     ax.set_ylabel(f"{stat} response time (ms)")
     ax.set_title(title or f"one shared queue vs a queue per worker: {stat} latency", fontsize="medium")
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def serve_percentiles(results: Sequence, ax=None, *, title: str | None = None):
+    """Bars: mean, p50, p90 and p99 response time (ms) of one ``shared`` and one ``sharded`` run (the
+    first of each in ``results``), with the formula's value as a black dash (percentiles for cv = 1 only)
+    -- the picture ``widgets.queue_explorer`` draws."""
+    ax = _axes(ax)
+    keys = ["mean", "p50", "p90", "p99"]
+    for k, name in enumerate(("shared", "sharded")):
+        r = next((r for r in results if r.experiment == "serve" and r.strategy == name), None)
+        if r is None:
+            continue
+        xs = [i + (k - 0.5) * 0.4 for i in range(len(keys))]
+        ax.bar(xs, [r.latency_ms[q] for q in keys], 0.4, color=color(name), label=f"{name}, measured")
+        form = [(r.model or {}).get(q) for q in keys]
+        ax.plot(xs, [f if f is not None else float("nan") for f in form], "k_", markersize=18,
+                label="formula" if k == 0 else None)
+    ax.set_xticks(range(len(keys)))
+    ax.set_xticklabels(keys)
+    ax.set_ylabel("response time (ms)")
+    if title:
+        ax.set_title(title, fontsize="medium")
     ax.legend(fontsize="small")
     return ax
 
@@ -617,18 +652,13 @@ def trace_text(trace, *, state: bool = True, start: bool = True) -> str:
     return "\n".join(lines)
 
 
-def _woken(before, after) -> list:
-    """Threads that were asleep before a step and are woken after it (the step's wake-ups)."""
-    return [n for n, st in after.threads.items()
-            if st == _WOKEN and before.threads.get(n, "").startswith(_ASLEEP_PREFIX)]
-
-
 def swimlane(trace, ax=None, *, title: str | None = None, state: bool = True, marks: dict | None = None,
              tags: dict | None = None, divider: tuple | None = None, label_width: int = 32, first: int = 1):
     """A trace as a swimlane figure: one lane per thread plus the kernel, steps downwards.
 
     Each step is a box in the lane of who moved (its short label, see :func:`step_label`); a red arrow
-    is a wake-up (from the step that caused it to the lane of the thread it woke); a lane is solid
+    is a wake-up (``step.woken``: from the step that caused it to the lane of the thread it woke, in
+    wake order from top to bottom); a lane is solid
     while its thread runs, dashed orange while it is woken but has not run yet, dotted grey while it
     sleeps. Beside each step (``state=True``): the queues (connections in an accept queue, bytes in a
     stream), each epoll instance's ready list ``e0[l0]`` and the sleepers in the order a wake-up takes
@@ -692,7 +722,7 @@ def swimlane(trace, ax=None, *, title: str | None = None, state: bool = True, ma
                         solid_capstyle="butt")
     # steps, wake-ups, properties
     for i, s in enumerate(steps, start=1):
-        before, row = views[i - 1], ymap(i)
+        row = ymap(i)
         x = lane_x.get(s.actor, 0)
         note = [*s.shows]
         if s.index in marks:
@@ -709,7 +739,7 @@ def swimlane(trace, ax=None, *, title: str | None = None, state: bool = True, ma
         face = "#eeeeee" if s.actor == "Kernel" else "#deebf7"
         ax.text(x, row, step_label(s, label_width), ha="center", va="center", fontsize=7, zorder=3,
                 bbox={"boxstyle": "round,pad=0.25", "fc": face, "ec": "#888888", "lw": 0.6})
-        for k, w in enumerate(_woken(before, s.view)):
+        for k, w in enumerate(s.woken):  # the model's own record of the step's wake-ups, in wake order
             tx = lane_x[f"Thread {w}"]
             y = row + 0.27 + 0.1 * k
             ax.annotate("", xy=(tx, y), xytext=(x, y), zorder=2,
@@ -781,57 +811,6 @@ _METRIC_TITLES = {
 }
 
 
-def paced_trace(setup, max_steps: int = 100_000):
-    """One run of a model ``setup`` under the schedule a *paced* client approximates: a kernel event
-    happens only when no thread can move (every worker asleep), the threads it woke run in the order
-    they were woken, and a running thread keeps the CPU until it sleeps again (no preemption, one CPU).
-
-    A candidate for ``epollkit.sim`` (a scheduling policy for ``sim.run``); it uses only the public
-    trace API (``enabled``, ``then``) and the wake-up order the step texts name.
-    """
-    import re
-
-    from .sim import Trace
-
-    tr = Trace.start(setup)
-    queue: list = []  # woken threads, first woken first
-    last = None
-    for _ in range(max_steps):
-        moves = tr.enabled
-        if not moves:
-            return tr
-        threads = [m for m in moves if not m.startswith("Kernel")]
-        if last in threads:
-            move = last
-        else:
-            ready = [m for m in queue if m in threads]
-            move = ready[0] if ready else (threads[0] if threads else moves[0])
-        tr = tr.then(move)
-        if move in queue:
-            queue.remove(move)
-        woken = [f"Thread {n}" for n in re.findall(r"wakes Thread (\w+)", tr.steps[-1].text)]
-        queue.extend(m for m in woken if m not in queue)
-        last = move
-    raise RuntimeError(f"paced run did not finish within {max_steps} steps")
-
-
-def trace_result(trace):
-    """The AcceptResult (``backend="sim"``) of a finished strategy run (``sim.accept_setup``)."""
-    from .results import WorkerStats, summarize_accept
-
-    setup = trace.machine.setup
-    if setup.kind != "accept":
-        raise ValueError(f"trace_result() takes a run of sim.accept_setup(), not a {setup.kind!r} setup")
-    st = trace.state
-    names = list(st.threads)
-    per = [WorkerStats(i, t.accepts, t.returns, t.eagain, t.wakeups)
-           for i, t in enumerate(st.threads.values())]
-    p = setup.meta
-    return summarize_accept(backend="sim", strategy=p["strategy"], connections=p["connections"],
-                            per_worker=per, accept_order=[names.index(n) for n in st.accept_order],
-                            params={**p, "schedule": "paced"})
-
-
 def outcome_ranges(result) -> dict:
     """From an explored model record (``sim.accept(..., explore=True)``): each metric of
     :data:`ACCEPT_METRICS` as ``(min, max)`` over every outcome any interleaving reaches."""
@@ -851,10 +830,12 @@ def outcome_ranges(result) -> dict:
 def model_vs_lab(real, model, ranges: dict | None = None, metrics=ACCEPT_METRICS, axes=None, *,
                  title: str | None = None):
     """One figure, a panel per metric, a group per strategy: the lab's measurement (bar), the model's
-    paced run (black diamond) and, if ``ranges`` (strategy -> :func:`outcome_ranges`) is given, the
-    span of every outcome the model's explorer reaches (grey bar).
+    run (black diamond; usually the paced one, ``sim.accept(..., schedule="paced")``) and, if ``ranges``
+    (strategy -> :func:`outcome_ranges`) is given, the span of every outcome the model's explorer
+    reaches (grey bar).
 
-    real, model  AcceptResult records (one per strategy; same workers) from the lab and the model
+    real, model  AcceptResult records (one per strategy; same workers) from the lab and the model; the
+                 legend names the model's schedule (``params["schedule"]``)
     Returns the array of Axes.
     """
     import matplotlib.pyplot as plt
@@ -867,6 +848,7 @@ def model_vs_lab(real, model, ranges: dict | None = None, metrics=ACCEPT_METRICS
         _fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 3.6), squeeze=False)
         axes = axes[0]
     xs = range(len(names))
+    schedules = sorted({(model[s].params or {}).get("schedule", "") for s in names} - {""})
     for ax, m in zip(axes, metrics, strict=True):
         ys = [getattr(real[s], m) if s in real else float("nan") for s in names]
         ax.bar(xs, ys, 0.7, color=[color(s) or "C0" for s in names], alpha=0.75,
@@ -878,7 +860,7 @@ def model_vs_lab(real, model, ranges: dict | None = None, metrics=ACCEPT_METRICS
                     ax.plot([i + 0.28, i + 0.28], [lo, hi], "-", color="#555555", lw=4, alpha=0.45,
                             solid_capstyle="butt", label="model, every interleaving" if i == 0 else None)
         ax.plot(list(xs), [getattr(model[s], m) for s in names], "D", color="black", ms=5,
-                label="model, paced run")
+                label=f"model, {' / '.join(schedules) or 'one'} run")
         ax.set_xticks(list(xs))
         ax.set_xticklabels(names, rotation=60, ha="right", fontsize="x-small")
         ax.set_title(_METRIC_TITLES.get(m, m), fontsize="small")

@@ -288,15 +288,19 @@ def _as_trace(start):
                      f"not {type(start).__name__}")
 
 
-_GOAL_WORDS = {
-    "eagain": "get <b>EAGAIN</b> (its first accept()/read() after a wake-up finds nothing)",
+_GOAL_WORDS = {  # the model's definitions (epollkit.sim.properties); {call}: accept() / read()
+    "eagain": "get <b>EAGAIN</b> from a {call} after its wait returned (<b>eagain</b>; the EAGAIN "
+              "that ends a drain counts too)",
+    "eagain-first": "get <b>EAGAIN</b> from its first {call} after its wait returned: woken for work "
+                    "another thread took (<b>eagain-first</b>, the post's confused thread)",
     "wasted-wakeup": "be woken for nothing (<b>wasted-wakeup</b>)",
     "herd": "be woken together with another thread for one event (<b>herd</b>)",
 }
 
 
-def _goal_check(goal):
-    """``goal`` -> (predicate(trace) -> bool, description)."""
+def _goal_check(goal, setup=None):
+    """``goal`` -> (predicate(trace) -> bool, description). ``setup``: the run's Setup, to name its
+    call (accept() or read()) and to refuse a thread it does not have."""
     from .sim import PROPERTIES
 
     if goal is None:
@@ -307,13 +311,21 @@ def _goal_check(goal):
         goal = (goal, None)
     if isinstance(goal, tuple) and len(goal) == 2 and goal[0] in PROPERTIES:
         prop, actor = goal
-        if actor is not None and not actor.startswith("Thread "):
-            actor = f"Thread {actor}"
+        if actor is not None:
+            who = actor.removeprefix("Thread ")
+            if setup is not None and who not in setup.programs:
+                raise ValueError(f"goal thread must be one of {', '.join(setup.programs)}, not {actor!r}")
+            actor = f"Thread {who}"
 
         def reached(tr):
-            return any(prop in s.shows and (actor is None or s.actor == actor) for s in tr.steps) \
-                or (actor is None and prop in tr.properties)
-        what = _GOAL_WORDS.get(prop, f"show <b>{prop}</b>")
+            if actor is None:
+                return prop in tr.properties
+            # step.exhibits names a thread's eagain / eagain-first / wasted-wakeup every time it happens
+            # (step.shows only the first time in the run, whoever it was); herd: moved or was woken
+            return any(prop in s.exhibits and (s.actor == actor or (prop == "herd" and who in s.woken))
+                       for s in tr.steps)
+        call = {"accept": "accept()", "read": "read()"}.get(getattr(setup, "kind", None), "accept()/read()")
+        what = _GOAL_WORDS.get(prop, f"show <b>{prop}</b>").format(call=call)
         return reached, f"make {actor or 'some thread'} {what}"
     raise ValueError(f"goal must be a property name ({', '.join(PROPERTIES)}), a (property, thread) pair "
                      f"or a callable(trace) -> bool, not {goal!r}")
@@ -356,7 +368,7 @@ class Scheduler:
         self.root = _as_trace(start)
         self.trace = self.root
         self.budget = budget
-        self.goal, self.goal_text = _goal_check(goal)
+        self.goal, self.goal_text = _goal_check(goal, self.root.machine.setup)
         self.goal_reached_at = None
         self.last_exploration = None
         self.move_buttons: dict = {}
@@ -570,7 +582,9 @@ def scheduler(setup_or_trace, *, goal=None, title: str | None = None, budget: in
     setup_or_trace  an ``epollkit.sim`` Setup (e.g. ``sim.accept_setup("epoll-lt", 2, 1)``), a Trace to
                     continue, a scenario name/Scenario, or a ``sim.post_replay(...)``
     goal            optional exercise: a property (``"eagain"``), a ``(property, thread)`` pair
-                    (``("eagain", "B")``: Thread B's accept() finds nothing) or ``callable(trace) -> bool``
+                    (``("eagain-first", "B")``: Thread B returns from its wait and its first accept()
+                    finds nothing; ``("eagain", "B")``: any EAGAIN of B after a wait, a drain's last
+                    included) or ``callable(trace) -> bool``
     budget          state budget of "All outcomes from here"
 
     Buttons appear only for the actors that can move now (the kernel's button names the next event);

@@ -64,12 +64,24 @@ def test_swimlane_draws_one_arrow_per_wake_up():
     assert len(arrows) == 2
 
 
-def test_select_herd_draws_an_arrow_to_every_sleeper():
+def test_select_herd_draws_an_arrow_to_every_sleeper_in_wake_order():
     tr = sim.replay(sim.accept_setup("select", 3, 1), ["A", "B", "C", "Kernel"])
     ax = plots.swimlane(tr)
     arrows = [c for c in ax.texts if isinstance(c, matplotlib.text.Annotation)]
     assert len(arrows) == 3
     assert "herd" in " ".join(_texts(ax))
+    # top to bottom in the order the walk woke them (step.woken): C, B, A -> lanes 3, 2, 1
+    by_height = sorted(arrows, key=lambda a: a.xy[1])
+    assert [a.xy[0] for a in by_height] == [3, 2, 1] and tr.steps[-1].woken == ("C", "B", "A")
+
+
+def test_a_rearm_wakeup_is_drawn_from_the_lane_of_the_thread_that_rearmed():
+    tr = sim.replay(sim.accept_setup("epoll-oneshot", 2, 2, kernel="newest"),
+                    ["A", "B", "Kernel", "B", "Kernel", "B", "B"])
+    ax = plots.swimlane(tr)
+    arrows = [c for c in ax.texts if isinstance(c, matplotlib.text.Annotation)]
+    last = max(arrows, key=lambda a: a.xy[1])
+    assert (last.xyann[0], last.xy[0]) == (2, 1)  # from Thread B's lane to Thread A's
 
 
 def test_swimlane_shows_queue_ready_list_and_sleepers_in_wake_order():
@@ -144,31 +156,6 @@ def test_post_swimlane_tags_each_model_step_with_its_post_step():
     assert "✗" not in " ".join(_texts(ax))
 
 
-def test_paced_run_of_shared_level_triggered_epoll_wakes_two_per_connection():
-    # one wake-up by the connection, one by ep_done_scan's cascade; the second finds nothing
-    r = plots.trace_result(plots.paced_trace(sim.accept_setup("epoll-lt", 4, 5)))
-    assert r.backend == "sim" and r.accepted == 5
-    assert r.kernel_wakeups_per_connection == 2
-    assert r.returns_per_connection == 1
-    assert r.eagain_per_connection == 0
-
-
-def test_paced_run_of_select_wakes_every_worker():
-    r = plots.trace_result(plots.paced_trace(sim.accept_setup("select", 4, 3)))
-    assert r.kernel_wakeups_per_connection == 4
-
-
-def test_paced_run_of_blocking_accept_goes_round_robin():
-    r = plots.trace_result(plots.paced_trace(sim.accept_setup("blocking", 4, 8)))
-    assert r.accept_order == [0, 1, 2, 3, 0, 1, 2, 3]
-    assert r.kernel_wakeups_per_connection == 1
-
-
-def test_trace_result_refuses_a_read_run():
-    with pytest.raises(ValueError, match="accept_setup"):
-        plots.trace_result(sim.run(sim.read_setup("lt", 2, 1)))
-
-
 def test_outcome_ranges_span_every_outcome_the_explorer_reaches():
     r = sim.accept("epoll-lt", 2, 1, explore=True, kernel="newest")
     rng = plots.outcome_ranges(r)
@@ -182,11 +169,12 @@ def test_outcome_ranges_span_every_outcome_the_explorer_reaches():
 def test_model_vs_lab_draws_a_panel_per_metric():
     names = ["epoll-lt", "epoll-exclusive"]
     real = [r for r in data.find("accept") if r.strategy in names and r.workers == 2]
-    model = [plots.trace_result(plots.paced_trace(sim.accept_setup(s, 2, 4))) for s in names]
+    model = [sim.accept(s, 2, 4, schedule="paced") for s in names]
     ranges = {s: plots.outcome_ranges(sim.accept(s, 2, 1, explore=True, kernel="newest")) for s in names}
     axes = plots.model_vs_lab(real, model, ranges)
     assert len(axes) == len(plots.ACCEPT_METRICS)
     assert [t.get_text() for t in axes[0].get_xticklabels()] == names
+    assert "model, paced run" in [t.get_text() for t in axes[0].get_legend().get_texts()]
 
 
 def test_import_epollkit_plots_does_not_import_matplotlib():

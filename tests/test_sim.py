@@ -238,6 +238,105 @@ def test_eagain_first_is_the_confused_thread_not_the_end_of_a_drain():
     assert sim.explore(et.setup("newest")).properties == ("eagain",)
 
 
+def test_step_exhibits_a_threads_eagain_each_time_not_only_the_first():
+    # epoll-lt, 2 workers, 2 connections: A's single accept() fails first, later B's does too
+    setup = sim.accept_setup("epoll-lt", 2, 2, kernel="newest")
+    tr = sim.replay(setup, ["A", "B", "Kernel", "B", "A", "B", "A", "B", "A", "Kernel", "A", "B", "A", "B"])
+    eagains = [(s.actor, s.shows, s.exhibits) for s in tr.steps if "fails with EAGAIN" in s.text]
+    assert [a for a, _sh, _ex in eagains] == ["Thread A", "Thread B"]
+    assert "eagain" in eagains[0][1] and "eagain" not in eagains[1][1]  # shown once, for the run
+    assert all({"eagain", "eagain-first"} <= set(ex) for _a, _sh, ex in eagains)  # exhibited by both
+
+
+def test_step_exhibits_the_end_of_a_drain_as_eagain_but_not_eagain_first():
+    tr = sim.run(sim.accept_setup("epoll-et", 2, 3, kernel="newest"), policy="paced")
+    ends = [s for s in tr.steps if "fails with EAGAIN" in s.text]
+    assert len(ends) == 3 and all(s.exhibits == ("eagain",) for s in ends)
+
+
+# ------------------------------------------------------------------------------- who a step woke
+
+
+def test_step_woken_names_every_thread_a_select_wakeup_takes_in_walk_order():
+    tr = sim.replay(sim.accept_setup("select", 3, 1), ["A", "B", "C", "Kernel"])
+    assert tr.steps[-1].woken == ("C", "B", "A")  # add_wait_queue() inserts at the head
+    assert all(s.woken == () for s in tr.steps[:-1])
+
+
+def test_step_woken_is_the_head_of_ep_wq_then_the_cascade_wakes_the_next():
+    tr = sim.replay(sim.accept_setup("epoll-lt", 2, 1, kernel="newest"), ["A", "B", "Kernel", "B"])
+    assert tr.steps[2].woken == ("B",) and tr.steps[3].woken == ("A",)
+    assert sim.replay(sim.accept_setup("epoll-lt", 2, 1, kernel="5.10"),
+                      ["A", "B", "Kernel", "B"]).steps[3].woken == ()
+
+
+def test_step_woken_includes_a_wakeup_by_epoll_ctl_rearm():
+    tr = sim.replay(sim.accept_setup("epoll-oneshot", 2, 2, kernel="newest"),
+                    ["A", "B", "Kernel", "B", "Kernel", "B", "B"])
+    assert tr.steps[-1].actor == "Thread B" and tr.steps[-1].woken == ("A",)
+
+
+# -------------------------------------------------------------------------------- paced schedule
+
+
+def test_paced_run_lets_each_kernel_event_find_every_thread_asleep():
+    tr = sim.run(sim.accept_setup("epoll-lt", 3, 4, kernel="newest"), policy="paced")
+    views = [sim.start(tr.machine.setup).view] + [s.view for s in tr.steps]
+    for i, s in enumerate(tr.steps):
+        if s.actor == "Kernel":
+            assert all(v.startswith("asleep") for v in views[i].threads.values())
+
+
+def test_paced_run_runs_woken_threads_in_wake_order_each_until_it_sleeps():
+    tr = sim.run(sim.accept_setup("select", 3, 1), policy="paced")
+    after = list(tr.steps[4:])  # A, B, C sleep; the connection wakes C, B, A
+    assert tr.steps[3].woken == ("C", "B", "A")
+    movers = [s.actor[-1] for s in after]
+    assert movers == sorted(movers, key="CBA".index)  # C until it sleeps, then B, then A
+    assert "C" in movers and "A" in movers
+
+
+def test_paced_run_keeps_a_thread_on_the_cpu_until_it_sleeps_before_the_thread_it_woke():
+    tr = sim.run(sim.accept_setup("epoll-lt", 2, 1, kernel="newest"), policy="paced")
+    k = next(i for i, s in enumerate(tr.steps) if s.actor != "Kernel" and s.woken)  # the LT cascade
+    me = tr.steps[k].actor
+    rest = [s.actor for s in tr.steps[k + 1:]]
+    assert rest[0] == me and "calls accept(l0): succeeds" in tr.steps[k + 1].text
+    assert rest.index(f"Thread {tr.steps[k].woken[0]}") > rest.index(me)
+    assert "asleep" in tr.steps[k + rest.index(f"Thread {tr.steps[k].woken[0]}")].view.threads[me[-1]]
+
+
+def test_sim_accept_paced_gives_a_record_that_says_so():
+    r = sim.accept("blocking", 4, 8, schedule="paced")
+    assert r.backend == "sim" and r.params["schedule"] == "paced" and r.accepted == 8
+    assert r.accept_order == [0, 1, 2, 3, 0, 1, 2, 3]  # FIFO: round robin
+    lt = sim.accept("epoll-lt", 4, 5, schedule="paced", kernel="newest")
+    assert (lt.kernel_wakeups_per_connection, lt.returns_per_connection, lt.eagain) == (2, 1, 0)
+    assert sim.accept("epoll-lt", 4, 5, schedule="paced", kernel="5.10").kernel_wakeups_per_connection == 1
+    assert sim.accept("select", 4, 3, schedule="paced").kernel_wakeups_per_connection == 4
+    assert sim.read("oneshot", 2, 3, schedule="paced").params["schedule"] == "paced"
+
+
+def test_sim_accept_paced_matches_sim_run_with_the_paced_policy():
+    setup = sim.accept_setup("epoll-et-private", 3, 5)
+    tr = sim.run(setup, policy="paced")
+    r = sim.accept("epoll-et-private", 3, 5, schedule="paced")
+    assert r.accept_order == [list(setup.programs).index(n) for n in tr.state.accept_order]
+
+
+def test_schedule_and_policy_are_checked():
+    with pytest.raises(ValueError, match="schedule must be one of canonical, random, paced, not 'fast'"):
+        sim.accept("epoll-lt", 2, 1, schedule="fast")
+    with pytest.raises(ValueError, match="takes no seed"):
+        sim.accept("epoll-lt", 2, 1, schedule="paced", seed=1)
+    with pytest.raises(ValueError, match="needs a seed"):
+        sim.read("lt", 2, 1, schedule="random")
+    with pytest.raises(ValueError, match="policy must be one of"):
+        sim.run(sim.accept_setup("epoll-lt", 2, 1), policy="fair")
+    assert sim.accept("epoll-lt", 2, 1, seed=3).params["schedule"] == "random"
+    assert sim.accept("epoll-lt", 2, 1).params["schedule"] == "canonical"
+
+
 # ------------------------------------------------------------------------------------ herd's cause
 
 

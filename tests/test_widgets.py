@@ -93,9 +93,10 @@ def test_exploring_past_the_budget_says_so():
     assert "budget" in s.outcomes_view.value
 
 
-def test_goal_make_thread_b_get_eagain_is_noticed():
-    s = scheduler(lt2(), goal=("eagain", "B"), show=False)
-    assert "Goal: make Thread B get <b>EAGAIN</b>" in s.status.value
+def test_goal_make_thread_b_the_confused_thread_is_noticed():
+    s = scheduler(lt2(), goal=("eagain-first", "B"), show=False)
+    assert ("Goal: make Thread B get <b>EAGAIN</b> from its first accept() after its wait returned"
+            in s.status.value)
     # A sleeps first, so B is at the head of ep->wq: the connection wakes B, whose harvest wakes A;
     # A accepts first and B's accept() finds nothing
     for mv in ("Thread A", "Thread B", "Kernel", "Thread B", "Thread A", "Thread A"):
@@ -107,11 +108,38 @@ def test_goal_make_thread_b_get_eagain_is_noticed():
 
 
 def test_goal_for_the_wrong_thread_is_not_reached():
-    s = scheduler(lt2(), goal=("eagain", "B"), show=False)
+    s = scheduler(lt2(), goal=("eagain-first", "B"), show=False)
     for mv in ("Thread B", "Thread A", "Kernel", "Thread A", "Thread B", "Thread B", "Thread A"):
         click(s, mv)
-    assert "eagain" in s.trace.properties
+    assert "eagain-first" in s.trace.properties
     assert s.goal_reached_at is None
+
+
+def test_goal_is_reached_by_thread_b_even_after_thread_a_showed_the_property_first():
+    # two connections: A's accept() fails first (the run shows eagain there), later B's does too
+    s = scheduler(sim.accept_setup("epoll-lt", 2, 2), goal=("eagain-first", "B"), show=False)
+    for mv in ("A", "B", "Kernel", "B", "A", "B", "A", "B", "A", "Kernel", "A", "B", "A"):
+        click(s, f"Thread {mv}" if mv != "Kernel" else mv)
+    assert "eagain-first" in s.trace.properties and s.goal_reached_at is None
+    click(s, "Thread B")
+    assert s.goal_reached_at == 14
+
+
+def test_goal_eagain_counts_the_eagain_that_ends_a_drain_and_says_so():
+    s = scheduler(sim.accept_setup("epoll-et", 2, 1), goal=("eagain", "B"), show=False)
+    assert "the EAGAIN that ends a drain counts too" in s.status.value
+    for mv in ("Thread A", "Thread B", "Kernel", "Thread B", "Thread B", "Thread B"):
+        click(s, mv)
+    assert "fails with EAGAIN" in s.trace.steps[-1].text and s.goal_reached_at == 6
+    first = scheduler(sim.accept_setup("epoll-et", 2, 1), goal=("eagain-first", "B"), show=False)
+    for mv in ("Thread A", "Thread B", "Kernel", "Thread B", "Thread B", "Thread B"):
+        click(first, mv)
+    assert first.goal_reached_at is None  # B got a connection first: not confused
+
+
+def test_goal_names_read_for_a_read_setup():
+    s = scheduler(sim.read_setup("et", 2, 1), goal=("eagain-first", "A"), show=False)
+    assert "its first read() after its wait returned" in s.status.value
 
 
 def test_starts_from_a_setup_trace_scenario_name_or_post_replay():
@@ -128,6 +156,8 @@ def test_bad_arguments_raise_valueerror():
         scheduler(42, show=False)
     with pytest.raises(ValueError, match="goal"):
         scheduler(lt2(), goal="nonsense", show=False)
+    with pytest.raises(ValueError, match="goal thread must be one of A, B, not 'C'"):
+        scheduler(lt2(), goal=("eagain", "C"), show=False)
 
 
 def test_a_click_is_answered_in_under_100_ms():

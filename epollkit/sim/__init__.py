@@ -30,7 +30,10 @@ Build a scenario and step through it::
 
 Each ``tr.steps[i]`` is a :class:`Step`: ``index`` (1-based), ``actor`` ("Kernel" or "Thread A"),
 ``move`` (the schedule entry), ``text``, ``shows`` (the properties first shown at this step, e.g.
-``("herd",)``) and ``view``, the state after the step, a :class:`View`:
+``("herd",)``), ``woken`` (the threads this step woke, in wake order: ``("B", "A")``), ``exhibits``
+(``shows`` plus the moving thread's own ``eagain`` / ``eagain-first`` / ``wasted-wakeup`` every time
+they happen, not only the first time in the run) and ``view``, the state after the step, a
+:class:`View`:
 
 - ``view.threads``   {"A": "asleep in epoll_wait", "B": "woken, runnable", ...} (``ThreadState`` values)
 - ``view.queued``    {"l0": 1, "s0": 0}: connections in a listener's accept queue, bytes in a stream
@@ -49,9 +52,14 @@ Explore, run at random, and the strategies::
     ex.outcomes                          # [(outcome, count), ...] most frequent first
     ex.witnesses["herd"]                 # the shortest complete Trace that shows "herd"
     sim.run(setup, seed=3)               # one seeded random interleaving (a Trace)
+    sim.run(setup)                       # the canonical run: the first enabled move each time
+    sim.run(setup, policy="paced")       # a paced client on one CPU: each kernel event finds every
+                                         # thread asleep; the woken run one at a time in wake order
+                                         # (Step.woken), each until it sleeps again
 
     r = sim.accept("epoll-lt", workers=2, connections=1, explore=True)   # an AcceptResult, backend="sim"
     r = sim.read("et", readers=2, messages=2, message_size=2048, read_size=2048, seed=1)
+    r = sim.accept("epoll-lt", 4, 20, schedule="paced")   # the paced run's record (params["schedule"])
     sim.accept_setup("epoll-et", 2, 2)   # the Setup behind it: step it with sim.start / sim.replay
 
 Kernel rules (the one place they differ by release: the level-triggered cascade of ``ep_done_scan()``,
@@ -82,13 +90,14 @@ from .programs import accept, accept_setup, read, read_setup
 from .properties import NAMES as PROPERTIES
 from .scenario import Generation, Scenario, detect_generation, generation, kernel_generation, load
 from .state import ThreadState
-from .trace import Step, Trace, View, replay, run
+from .trace import POLICIES, Step, Trace, View, replay, run
 
 start = Trace.start
 
 __all__ = [
     "DEFAULT_BUDGET",
     "KERNEL",
+    "POLICIES",
     "POST_TRACES",
     "PROPERTIES",
     "Exploration",

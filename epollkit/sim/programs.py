@@ -7,9 +7,11 @@ another reader can deliver in between: that is where reordering comes from.
 
 ``accept()`` and ``read()`` take the lab's parameters and return the lab's records
 (``AcceptResult`` / ``ReadResult``, ``backend="sim"``). One run: the canonical schedule (``seed=None``:
-threads in name order move before the kernel; every kernel event finds all workers asleep) or a
-seeded random interleaving. ``explore=True`` adds ``schedules``, ``states``, ``outcomes`` (every distinct
-final outcome with its metrics and ``count``, the number of schedules ending in it) and ``witnesses``
+threads in name order move before the kernel, so every kernel event finds all workers asleep), a
+seeded random interleaving, or ``schedule="paced"`` (every kernel event finds all workers asleep; the
+woken threads run one at a time in wake order, each until it sleeps again). ``explore=True`` adds
+``schedules``, ``states``, ``outcomes`` (every distinct final outcome with its metrics and ``count``,
+the number of schedules ending in it) and ``witnesses``
 (the shortest trace showing each property).
 """
 
@@ -25,7 +27,7 @@ from .machine import Setup
 from .scenario import MAX_WRITE, generation
 from .state import Epoll, State, Thread, ThreadState, World
 from .threads import Accept, Ctl, Deliver, EpollWait, Poll, Read
-from .trace import run
+from .trace import POLICIES, run
 
 MAX_WORKERS = 8
 MAX_EVENTS = 64
@@ -288,9 +290,24 @@ def outcome_dict(setup: Setup, key: tuple, count: int) -> dict:
     return out
 
 
-def _finish(setup: Setup, seed, explore_all: bool, budget: int, build):
-    tr = run(setup, seed)
-    extra = {"params": dict(setup.meta, seed=seed, schedule="canonical" if seed is None else "random")}
+def _schedule(seed, schedule: str | None) -> str:
+    """Check ``seed`` and ``schedule`` (one of ``trace.POLICIES``; None: random with a seed, else
+    canonical) before building anything."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"seed must be an integer or None, not {seed!r}")
+    if schedule is None:
+        return "canonical" if seed is None else "random"
+    if schedule not in POLICIES:
+        raise ValueError(f"schedule must be one of {', '.join(POLICIES)}, not {schedule!r}")
+    if (schedule == "random") != (seed is not None):
+        raise ValueError(f"schedule {schedule!r} " + ("needs a seed" if schedule == "random"
+                                                      else f"takes no seed (seed={seed!r})"))
+    return schedule
+
+
+def _finish(setup: Setup, seed, schedule: str, explore_all: bool, budget: int, build):
+    tr = run(setup, seed, policy=schedule)
+    extra = {"params": dict(setup.meta, seed=seed, schedule=schedule)}
     if explore_all:
         ex = explore(setup, budget)
         extra.update(schedules=ex.schedules, states=ex.states,
@@ -301,25 +318,28 @@ def _finish(setup: Setup, seed, explore_all: bool, budget: int, build):
 
 def accept(strategy: str, workers: int, connections: int, *, seed: int | None = None,
            explore: bool = False, kernel: str | None = None, rotate: int = 16,
-           budget: int = DEFAULT_BUDGET):
+           budget: int = DEFAULT_BUDGET, schedule: str | None = None):
     """The accept experiment on the model (same parameters and record as ``epollkit.lab.accept``).
 
     ``kernel``: the release to imitate (default: this machine's; "newest" for the newest rules); the
     record's ``params["kernel"]`` and ``params["rules"]`` say which rules were used.
     ``rotate``: K for ``epoll-exclusive-rotate`` (remove and re-add the listener every K accepts).
+    ``schedule``: the run's scheduling policy (``sim.run``): "canonical" (the default), "random" (the
+    default with a ``seed``) or "paced" -- each connection finds every worker asleep, the woken threads
+    run one at a time in wake order, each until it sleeps again (what a slow, paced client gives on
+    one CPU). The record's ``params["schedule"]`` names it.
     """
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"seed must be an integer or None, not {seed!r}")
+    schedule = _schedule(seed, schedule)
     setup = accept_setup(strategy, workers, connections, kernel=kernel, rotate=rotate)
-    return _finish(setup, seed, explore, budget, _accept_record)
+    return _finish(setup, seed, schedule, explore, budget, _accept_record)
 
 
 def read(strategy: str, readers: int, messages: int, message_size: int = 100, read_size: int = 100, *,
          seed: int | None = None, explore: bool = False, kernel: str | None = None,
-         budget: int = DEFAULT_BUDGET):
-    """The read experiment on the model (same parameters and record as ``epollkit.lab.read``)."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"seed must be an integer or None, not {seed!r}")
+         budget: int = DEFAULT_BUDGET, schedule: str | None = None):
+    """The read experiment on the model (same parameters and record as ``epollkit.lab.read``);
+    ``schedule`` as for :func:`accept` ("paced": each write finds every reader asleep)."""
+    schedule = _schedule(seed, schedule)
     setup = read_setup(strategy, readers, messages, message_size, read_size, kernel=kernel)
-    return _finish(setup, seed, explore, budget, _read_record)
+    return _finish(setup, seed, schedule, explore, budget, _read_record)
 

@@ -61,6 +61,7 @@ def wake_thread(st: State, name: str, log: list | None, how: str, cause: int | N
     threads woken with one cause show "herd"; wake-ups without a cause never do."""
     t = st.threads[name]
     st.threads[name] = transition(t, ThreadState.WOKEN, wakeups=t.wakeups + 1, cycle=1, tried=False)
+    st.woken = st.woken + (name,)
     # once herd is shown, the epoch no longer matters: forget it to keep states merged
     if cause is not None and "herd" not in st.props:
         if any(c == cause and n != name for c, n in st.epoch):

@@ -153,7 +153,7 @@ class State:
 
     __slots__ = (
         "listeners", "streams", "epolls", "queues", "threads", "kpc", "accept_order",
-        "delivered", "epoch", "props", "started", "split", "heads", "late", "furthest",
+        "delivered", "epoch", "props", "started", "split", "heads", "late", "furthest", "woken",
     )
 
     def __init__(self):
@@ -176,6 +176,9 @@ class State:
         self.heads: dict = {}  # stream -> (message index, frozenset of readers) of a partly read message
         self.late = 0  # deliveries that arrived behind a later one
         self.furthest = 0  # the furthest byte offset delivered so far
+        # Threads woken by the step that made this state, in wake order (``Step.woken``). Not part of
+        # the state proper: ``copy()`` starts it afresh and ``key()`` leaves it out.
+        self.woken: tuple = ()
 
     def copy(self) -> State:
         s = State.__new__(State)
@@ -194,6 +197,7 @@ class State:
         s.heads = self.heads
         s.late = self.late
         s.furthest = self.furthest
+        s.woken = ()
         return s
 
     def key(self) -> tuple:

@@ -2,8 +2,8 @@
 
 A :class:`Trace` is immutable. ``trace.then("Thread A")`` is a new trace one step longer (refused with
 ``ValueError`` and a one-sentence reason when that actor cannot move); ``trace.undo()`` replays the
-prefix. ``replay(setup, schedule)`` and ``run(setup, seed)`` build traces; the explorer builds its
-witnesses with ``replay``.
+prefix. ``replay(setup, schedule)`` and ``run(setup, seed, policy=...)`` build traces; the explorer
+builds its witnesses with ``replay``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .machine import KERNEL, Machine, Setup
+from .machine import KERNEL, Machine, Setup, actor_name
 from .state import State
 
 
@@ -87,7 +87,14 @@ class View:
 class Step:
     """One step: ``index`` (1-based), ``actor`` ("Kernel" or "Thread A"), ``move`` (the schedule
     entry, e.g. "Kernel/l1"), ``text``, ``view`` (the state after it) and ``shows`` (properties
-    first shown at this step)."""
+    first shown at this step).
+
+    ``woken``: the threads this step woke, in wake order (names: ``("B", "A")``) -- the kernel
+    event's wake-up walk, an ``ep_done_scan()`` cascade, or an ``epoll_ctl()`` of a ready fd.
+    ``exhibits``: the properties this step shows *each time* they happen, not only the first time
+    in the run: ``shows`` plus the moving thread's own ``eagain``, ``eagain-first`` and
+    ``wasted-wakeup`` (e.g. Thread B's ``EAGAIN`` after Thread A's).
+    """
 
     index: int
     actor: str
@@ -95,6 +102,8 @@ class Step:
     text: str
     view: View
     shows: tuple = ()
+    woken: tuple = ()
+    exhibits: tuple = ()
 
     def line(self) -> str:
         mark = f"  ← {', '.join(self.shows)}" if self.shows else ""
@@ -130,7 +139,11 @@ class Trace:
         text = "; ".join(log) if log else "has nothing more to do"
         text = text[0].upper() + text[1:] if actor == KERNEL else text
         new = tuple(p for p in sorted(after.props - self.state.props, key=_prop_order))
-        step = Step(len(self.steps) + 1, actor, move, text, View.of(after), new)
+        seen = set(new)
+        if actor != KERNEL:
+            seen |= _thread_props(self.state.threads[m.actor_of[move]], after.threads[m.actor_of[move]])
+        step = Step(len(self.steps) + 1, actor, move, text, View.of(after), new, after.woken,
+                    tuple(sorted(seen, key=_prop_order)))
         return Trace(m, self.steps + (step,), after)
 
     def undo(self, n: int = 1) -> Trace:
@@ -177,6 +190,20 @@ class Trace:
         return len(self.steps)
 
 
+def _thread_props(before, after) -> set:
+    """The properties one thread's step showed for that thread (``threads._flag_eagain``, the
+    wasted-wakeup count of ``threads.thread_step``), whether or not the run had shown them before."""
+    out = set()
+    if after.eagain > before.eagain:
+        if before.waited:
+            out.add("eagain")
+        if before.fresh:
+            out.add("eagain-first")
+    if after.wasted > before.wasted:
+        out.add("wasted-wakeup")
+    return out
+
+
 def _prop_order(p: str) -> int:
     from .properties import NAMES
 
@@ -199,11 +226,34 @@ def replay(setup: Setup, schedule) -> Trace:
     return tr
 
 
-def run(setup: Setup, seed: int | None = None, max_steps: int = 100_000) -> Trace:
-    """Run to the end. ``seed``: each step picks uniformly among the enabled moves with
-    ``random.Random(seed)``; ``None``: the canonical schedule (the first enabled move: threads in
-    name order before the kernel)."""
-    rng = random.Random(seed) if seed is not None else None
+POLICIES = ("canonical", "random", "paced")
+
+
+def run(setup: Setup, seed: int | None = None, max_steps: int = 100_000, *,
+        policy: str | None = None) -> Trace:
+    """Run to the end under a scheduling ``policy``:
+
+    ``"canonical"`` (the default without ``seed``): the first enabled move each time -- threads in
+    name order before the kernel.
+    ``"random"`` (the default with ``seed``): each step picks uniformly among the enabled moves with
+    ``random.Random(seed)``.
+    ``"paced"``: the schedule a slow, paced client gives on one CPU. A kernel event happens only when
+    no thread can move (every worker asleep); the threads it woke (``Step.woken``) then run one at a
+    time, in the order they were woken, each until it sleeps again (no preemption); a thread woken
+    while another runs waits its turn. Threads that have not slept yet start in name order. A kernel
+    event that offers a choice (the ``reuseport-cbpf-*`` variants) takes its first choice.
+    """
+    if policy is None:
+        policy = "canonical" if seed is None else "random"
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    if policy == "random" and (seed is None or isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"policy 'random' needs an integer seed, not {seed!r}")
+    if policy != "random" and seed is not None:
+        raise ValueError(f"seed goes with policy 'random' only, not with {policy!r}")
+    if policy == "paced":
+        return _paced(setup, max_steps)
+    rng = random.Random(seed) if policy == "random" else None
     tr = Trace.start(setup)
     for _ in range(max_steps):
         moves = tr.machine.enabled(tr.state)
@@ -211,3 +261,25 @@ def run(setup: Setup, seed: int | None = None, max_steps: int = 100_000) -> Trac
             return tr
         tr = tr.then(rng.choice(moves) if rng else moves[0])
     raise RuntimeError(f"run did not finish within {max_steps} steps")
+
+
+def _paced(setup: Setup, max_steps: int) -> Trace:
+    tr = Trace.start(setup)
+    turn: list = []  # moves of woken threads waiting for the CPU, first woken first
+    last = None  # the thread on the CPU: it keeps it until it sleeps
+    for _ in range(max_steps):
+        moves = tr.machine.enabled(tr.state)
+        if not moves:
+            return tr
+        threads = [mv for mv in moves if not mv.startswith(KERNEL)]
+        if last in threads:
+            move = last
+        else:
+            waiting = [mv for mv in turn if mv in threads]
+            move = waiting[0] if waiting else (threads[0] if threads else moves[0])
+        tr = tr.then(move)
+        if move in turn:
+            turn.remove(move)
+        turn.extend(mv for mv in map(actor_name, tr.steps[-1].woken) if mv not in turn)
+        last = move if not move.startswith(KERNEL) else None
+    raise RuntimeError(f"paced run did not finish within {max_steps} steps")
