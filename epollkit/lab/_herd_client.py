@@ -3,9 +3,12 @@ process of its own: the waiters' GIL must never be inside the measured interval.
 
 Protocol (one line each way): print ``ready``; then for every ``go`` read on stdin, time one
 non-blocking ``connect()`` to HOST:PORT and print ``{"us": elapsed, "errno": e, "cpu_us": c,
-"preempted": p}`` (``e`` is 0 or ``EINPROGRESS`` when all is well; ``c`` the CPU time the client itself
-spent in the call, ``p`` its involuntary context switches during it: ``c`` close to ``us`` and ``p`` = 0
-mean the time went into kernel work done inside ``connect()``, not into waiting for a CPU);
+"preempted": p, "start_ns": t}`` (``e`` is 0 or ``EINPROGRESS`` when all is well; ``c`` the CPU time the
+client itself spent in the call, ``p`` its involuntary context switches during it: ``c`` close to ``us``
+and ``p`` = 0 mean the time went into kernel work done inside ``connect()``, not into waiting for a CPU;
+``t`` the ``time.perf_counter_ns()`` at which ``connect()`` was called: on Linux that is
+``CLOCK_MONOTONIC``, one clock for every process, so the waiters' process can set its own timestamps
+against it);
 ``quit`` or end of input ends the process.
 
 Why non-blocking, as Majkowski did: on loopback the whole handshake runs inside the ``connect()`` call
@@ -40,7 +43,7 @@ def connect_once(addr: tuple[str, int]) -> dict:
     finally:
         s.close()
     return {"us": (t1 - t0) / 1000.0, "errno": err, "cpu_us": (c1 - c0) / 1000.0,
-            "preempted": ru1.ru_nivcsw - ru0.ru_nivcsw}
+            "preempted": ru1.ru_nivcsw - ru0.ru_nivcsw, "start_ns": t0}
 
 
 def main(argv: list[str]) -> int:

@@ -19,10 +19,30 @@ to wake is the whole story (``reference/kernel-semantics.md`` §1):
 Waiters are threads with small stacks (``threading.stack_size``), each blocked with NO timeout (a
 timeout would wake them on its own and change the queue). Between two connects the main thread waits
 until the connection has been accepted (the listener's accept queue, read with ``TCP_INFO``, is
-empty) and every waiter is asleep again in its wait call (its ``/proc`` state is ``S`` and it is not
-sleeping on a futex, i.e. on the GIL), so every connect meets the full herd asleep. The points of a
-sweep are measured in increasing N, adding waiters to the ones already asleep; before each connect the
-machine is left quiet for ``gap`` seconds, so that every connect starts from the same idle state.
+empty) and every waiter is asleep again in the wait it announced (its ``/proc`` state is ``S`` and its
+``wchan`` is that wait's sleeping function, :data:`WAIT_WCHANS`; a thread asleep on a futex, i.e. on the
+GIL, is not), so every connect meets the full herd asleep. The points of a sweep are measured in
+increasing N, adding waiters to the ones already asleep; before each connect the machine is left quiet
+for ``gap`` seconds, so that every connect starts from the same idle state.
+
+What the kernel did, and what Python saw, are two counts per connect:
+
+- ``kernel_wakeups_per_connect``: waiters the kernel woke. Each waiter's ``voluntary_ctxt_switches``
+  (``/proc/self/task/<tid>/status``, ``task->nvcsw``) is read from the main thread with the herd asleep,
+  before and after each connect. A thread asleep in its wait only runs again if something wakes it, so a
+  counter that moved is a waiter the connect woke. ``voluntary_switches_per_connect`` is the raw sum:
+  one per woken waiter (its next sleep in its wait) plus the sleeps a woken waiter took on the way there
+  (for the GIL, or for the listener's lock in ``accept4()``).
+- ``returns_per_connect``: woken waiters whose wait returned to Python saying the listener was
+  readable (``eagain_per_connect`` of them then found nothing to accept). It can exceed 1: the listener
+  stays readable until the first of them has run its ``accept4()``, and that thread first needs the GIL
+  and a CPU, which it shares with every other woken waiter; each that re-checks the listener meanwhile
+  (``do_select()``, ``ep_send_events()`` -> ``ep_item_poll()``) returns too. ``accepted_at_us``
+  bounds that window: how long after ``connect()`` began the accepting waiter was back in Python with
+  the connection (median; ``accept4()`` took it at or before that moment). It can be less than
+  ``connect_us``: waiters woken early in the walk run on the other CPU while ``connect()`` still wakes
+  the rest. The client reports when it called ``connect()`` on ``CLOCK_MONOTONIC``, the clock
+  ``time.perf_counter_ns`` reads in both processes.
 """
 
 from __future__ import annotations
@@ -42,7 +62,14 @@ from .. import strategies
 from ..errors import ExperimentTimeout, ResourceLimit
 from ..results import HerdLatencyResult
 from ..system import kernel_release
-from ._harness import ClientProcess, WorkerGroup, require_linux, thread_state, thread_wchan
+from ._harness import (
+    ClientProcess,
+    WorkerGroup,
+    require_linux,
+    thread_state,
+    thread_wchan,
+    voluntary_switches,
+)
 from ._herd_client import OK_ERRNOS
 from .multiplex_lab import FD_SETSIZE, check_fd_room, raised_fd_limit, summarize_us
 
@@ -58,6 +85,15 @@ THREAD_HEADROOM = 64  # tasks left for everything else on the machine
 HOST = "127.0.0.1"
 DEFAULT_GAP = 0.02  # s of quiet after the herd is asleep again, before the next connect()
 BACKLOG = 4096  # capped by net.core.somaxconn
+# Where a waiter sleeps in the kernel (``/proc/self/task/<tid>/wchan``, suffixes such as ``.constprop.0``
+# dropped), by the wait it announced: the same names as ``_harness.wait_until_blocked``'s "asleep in the
+# announced wait" check. A thread on the GIL sleeps in ``futex_*`` instead.
+WAIT_WCHANS = {
+    "select": frozenset({"poll_schedule_timeout", "do_select", "core_sys_select"}),
+    "poll": frozenset({"poll_schedule_timeout", "do_poll", "do_sys_poll"}),
+    "epoll_wait": frozenset({"do_epoll_wait", "ep_poll", "do_epoll_pwait"}),
+    "accept": frozenset({"inet_csk_accept", "inet_csk_wait_for_connect"}),
+}
 
 
 # --------------------------------------------------------------------------------------- limits
@@ -221,7 +257,9 @@ def herd_latency(
     """Time a non-blocking ``connect()`` to a loopback listener with N waiters blocked on it, for each N
     in ``waiters`` (0 to 16 384; checked against this machine's thread and fd limits before anything
     starts), ``repeats`` connects per N. Returns the median, p90, min (and mean) µs per N, how many
-    waiters returned to user space per connect, and the resident set size with the waiters asleep.
+    waiters the kernel woke per connect (``kernel_wakeups_per_connect``, from their voluntary context
+    switches), how many of those returned to Python (``returns_per_connect``) and found nothing
+    (``eagain_per_connect``), and the resident set size with the waiters asleep.
 
     strategy   how each waiter waits: ``select``, ``poll``, ``epoll-lt-private``, ``epoll-exclusive``
                or ``blocking`` (names of ``epollkit.strategies``)
@@ -258,6 +296,7 @@ class _HerdRun:
         self.returns: list[int] = []
         self.accepts: list[int] = []
         self.eagain: list[int] = []
+        self.accepted_ns = 0  # perf_counter_ns() when a waiter last accepted (CLOCK_MONOTONIC)
         self.flags = 0
         for name in strat.flags:
             self.flags |= getattr(select, name)
@@ -294,9 +333,12 @@ class _HerdRun:
                 self._grow(n)
                 self._settle(n, "the waiters to block")
                 rss = _vmrss_kib()
-                r0, a0 = sum(self.returns), sum(self.accepts)
-                samples = []
+                r0, a0, e0 = sum(self.returns), sum(self.accepts), sum(self.eagain)
+                samples, at_us, woken, switches = [], [], 0, 0
+                before = self._switches(n)
                 for _ in range(self.repeats):
+                    time.sleep(self.gap)  # quiet machine, herd asleep, counters read
+                    self.accepted_ns = 0
                     reply = client.step(self._left("the client's connect()"))
                     if reply.get("errno") not in OK_ERRNOS:
                         raise RuntimeError(f"connect() to the listener failed: {reply}")
@@ -304,13 +346,24 @@ class _HerdRun:
                     if n == 0:
                         self._drain()
                     self._settle(n, "the herd to go back to sleep")
+                    if self.accepted_ns and "start_ns" in reply:
+                        at_us.append((self.accepted_ns - reply["start_ns"]) / 1000)
+                    after = self._switches(n)
+                    deltas = [a - b for a, b in zip(after, before, strict=True)]
+                    woken += sum(1 for d in deltas if d)
+                    switches += sum(deltas)
+                    before = after
                 summary = summarize_us(samples)
                 summary["mean"] = round(sum(samples) / len(samples), 3)
                 points.append({
                     "waiters": n,
                     "connect_us": summary,
                     "samples_us": [round(s, 3) for s in samples],
+                    "kernel_wakeups_per_connect": round(woken / self.repeats, 3),
+                    "voluntary_switches_per_connect": round(switches / self.repeats, 3),
                     "returns_per_connect": round((sum(self.returns) - r0) / self.repeats, 3),
+                    "eagain_per_connect": round((sum(self.eagain) - e0) / self.repeats, 3),
+                    "accepted_at_us": summarize_us(at_us)["median"] if at_us else None,
                     "accepted": sum(self.accepts) - a0,
                     "rss_kib": rss,
                 })
@@ -346,24 +399,38 @@ class _HerdRun:
             fd, _addr = self.listener._accept()
             os.close(fd)
 
-    def _blocked(self, n: int) -> bool:
-        if not all(self.waiting[:n]):
-            return False
-        for tid in self.tids[:n]:
-            # asleep, and not on a futex (the GIL): asleep in select/poll/epoll_wait/accept
-            if thread_state(tid) not in "SD" or "futex" in thread_wchan(tid):
-                return False
-        return True
+    def _awake(self, n: int) -> str:
+        """'' if all ``n`` waiters have announced their wait and sleep in it: state ``S`` and a
+        ``wchan`` of :data:`WAIT_WCHANS` for that wait (not ``futex_*``, the GIL); else what the first
+        one that does not is doing. Where the kernel hides wchan ('' or '0'), the state alone decides,
+        as in ``_harness.asleep_in_wait``."""
+        for i, ready in enumerate(self.waiting[:n]):
+            if not ready:
+                return f"waiter {i} has not reached its {self.strat.wait}() yet"
+        expected = WAIT_WCHANS[self.strat.wait]
+        for i, tid in enumerate(self.tids[:n]):
+            state = thread_state(tid)
+            if state not in "SD":
+                return f"waiter {i} is in state {state}"
+            w = thread_wchan(tid)
+            if w not in ("", "0") and w.split(".", 1)[0] not in expected:
+                return f"waiter {i} sleeps in {w}, not in {' or '.join(sorted(expected))}"
+        return ""
+
+    def _switches(self, n: int) -> list[int]:
+        """The first ``n`` waiters' voluntary context switches, read with the herd asleep."""
+        return [voluntary_switches(t) for t in self.tids[:n]]
 
     def _settle(self, n: int, what: str) -> None:
         """Return when the accept queue is empty and all ``n`` waiters are asleep in their wait call."""
         while True:
             if any(g.failed.is_set() for g in self.groups):
                 self._raise_worker_error()
-            if accept_queue_len(self.listener) == 0 and self._blocked(n):
-                time.sleep(self.gap)
+            queued = accept_queue_len(self.listener)
+            why = f"{queued} connection(s) still queued" if queued else self._awake(n)
+            if not why:
                 return
-            self._left(what)
+            self._left(f"{what} ({why})")
             time.sleep(0.0005)
 
     # ----------------------------------------------------------------------------- the waiters
@@ -416,6 +483,7 @@ class _HerdRun:
         except BlockingIOError:
             self.eagain[i] += 1  # another waiter got there first
             return
+        self.accepted_ns = time.perf_counter_ns()
         os.close(fd)
         self.accepts[i] += 1
 
@@ -434,6 +502,7 @@ class _HerdRun:
                     if stop.is_set():
                         return
                     raise
+                self.accepted_ns = time.perf_counter_ns()
                 waiting[i] = False
                 returns[i] += 1
                 os.close(fd)
