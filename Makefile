@@ -16,8 +16,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# root (containers, CI machines) must say --allow-root; only loopback is served
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)  ## open JupyterLab on the first notebook
-	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) notebooks/00_start_here.ipynb
 
 test: $(STAMP) lint  ## every unit test and every notebook (nbval)
 	$(PY) -m pytest tests notebooks $(NBVAL)
