@@ -287,8 +287,11 @@ class _ServeRun:
                 if shared:
                     ep.modify(fd, flags)
                 continue
-            if not data and self.done.is_set():
-                return  # every request is served and the generator has closed its ends: EOF
+            if not data:
+                # EOF: the generator closes its ends only once every answer is in (or it was stopped).
+                # The last answer can reach it before its sender has counted it (below), so EOF may
+                # come before `done` is set: leave quietly; the main thread judges completeness.
+                return
             if len(data) != REQUEST.size:
                 raise RuntimeError(f"short request: {len(data)} bytes")
             rid, service_us = REQUEST.unpack(data)
