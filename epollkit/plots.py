@@ -448,10 +448,15 @@ def accept_latency(results: Sequence, stat: str = "mean", which: str = "latency_
         raise ValueError(f"which must be 'latency_ms' or 'wait_ms', not {which!r}")
     ax = _axes(ax)
     rs = [r for r in results if r.experiment == "accept-latency"]
-    for name in dict.fromkeys(r.strategy for r in rs):
+    # Two shared-queue strategies can measure the same latency: a different marker per strategy, every
+    # other one hollow and larger, keeps a point from hiding another.
+    for k, name in enumerate(dict.fromkeys(r.strategy for r in rs)):
         pts = sorted((r.params.get("measured_utilization", r.utilization), getattr(r, which)[stat])
                      for r in rs if r.strategy == name)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o", color=color(name), label=f"{name}, measured")
+        hollow = k % 2 == 1
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle="none", marker="os^Dv"[k % 5],
+                color=color(name), markersize=9 if hollow else 6, markerfacecolor="none" if hollow else None,
+                markeredgewidth=1.5, zorder=3 if hollow else 2, label=f"{name}, measured")
     if model and rs:
         workers = rs[0].workers
         svc = sum(r.service_ms_measured for r in rs) / len(rs) / 1e3
