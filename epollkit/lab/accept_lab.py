@@ -16,7 +16,6 @@ instance, move the thread in ``ep->wq`` (``ep_poll()`` re-inserts at the head ea
 
 from __future__ import annotations
 
-import math
 import os
 import select
 import socket
@@ -28,6 +27,7 @@ from .. import strategies
 from ..errors import ExperimentTimeout
 from ..results import AcceptResult, WorkerStats, summarize_accept
 from ..system import kernel_release
+from ..validate import check_deadline, check_int, check_number
 from ._harness import (
     ClientProcess,
     WorkerGroup,
@@ -61,28 +61,15 @@ SUPPORTED = (
 )
 
 
-def _check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
-    return value
-
-
-def _check_positive(name: str, value, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0 < value <= hi:
-        raise ValueError(f"{name} must be a number > 0 and <= {hi:g}, not {value!r}")
-    return float(value)
-
-
 def validate(strategy, workers, connections, rate, deadline, rotate_every) -> strategies.Strategy:
     """Check every parameter before anything is created; ``ValueError`` names the bad one."""
     strat = strategies.get("accept", strategy, SUPPORTED)
-    _check_int("workers", workers, 1, MAX_WORKERS)
-    _check_int("connections", connections, 1, MAX_CONNECTIONS)
+    check_int("workers", workers, 1, MAX_WORKERS)
+    check_int("connections", connections, 1, MAX_CONNECTIONS)
     if rate is not None:
-        _check_positive("rate", rate, 1e7)
-    _check_positive("deadline", deadline, 3600)
-    _check_int("rotate_every", rotate_every, 1, 1_000_000)
+        check_number("rate", rate, 0, 1e7, open_low=True)
+    check_deadline(deadline)
+    check_int("rotate_every", rotate_every, 1, 1_000_000)
     return strat
 
 

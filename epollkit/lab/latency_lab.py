@@ -32,6 +32,7 @@ import time
 from .. import queueing
 from ..results import AcceptLatencyResult
 from ..system import kernel_release
+from ..validate import check_int, check_number
 from .accept_lab import HOST, accept
 
 STRATEGIES = ("blocking", "epoll-exclusive", "epoll-exclusive-rotate", "reuseport",
@@ -41,29 +42,14 @@ DEFAULT_SERVICE_MS = 5.0
 DEFAULT_CONNECTIONS = 400
 
 
-def _check_number(name: str, value, lo: float, hi: float, *, open_hi: bool = False) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
-        and lo < value and (value < hi if open_hi else value <= hi)
-    if not ok:
-        rng = f"> {lo:g} and {'<' if open_hi else '<='} {hi:g}"
-        raise ValueError(f"{name} must be a number {rng}, not {value!r}")
-    return float(value)
-
-
-def _check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
-    return value
-
-
 def validate(strategy, workers, utilization, service_ms, connections, seed) -> None:
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown latency strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
-    _check_int("workers", workers, 1, 64)
-    _check_number("utilization", utilization, 0.0, 1.0, open_hi=True)
-    _check_number("service_ms", service_ms, 0.1, 1000.0)
-    _check_int("connections", connections, 10, 20_000)
-    _check_int("seed", seed, 0, 2**32 - 1)
+    check_int("workers", workers, 1, 64)
+    check_number("utilization", utilization, 0.0, 1.0, open_low=True, open_hi=True)
+    check_number("service_ms", service_ms, 0.1, 1000.0, open_low=True)
+    check_int("connections", connections, 10, 20_000)
+    check_int("seed", seed, 0, 2**32 - 1)
 
 
 def stats_ms(values_s: list[float]) -> dict:

@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass
 from ..errors import ExperimentTimeout, ResourceLimit
 from ..results import MultiplexResult
 from ..system import fd_limits, kernel_release
+from ..validate import check_deadline, check_int
 from ._harness import require_linux
 
 FD_SETSIZE = 1024  # glibc's (and so CPython's) fd_set holds fds 0..1023: 16 words of 64 bits
@@ -75,19 +76,6 @@ def fd_set_position(fd: int, word_bits: int = 64) -> dict[str, int | bool]:
     words = FD_SETSIZE // word_bits
     return {"fd": fd, "word": fd // word_bits, "bit": fd % word_bits, "words": words,
             "fits": fd < FD_SETSIZE}
-
-
-def _check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
-    return value
-
-
-def _check_deadline(deadline) -> float:
-    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not math.isfinite(deadline) \
-            or not 0 < deadline <= 3600:
-        raise ValueError(f"deadline must be a number of seconds > 0 and <= 3600, not {deadline!r}")
-    return float(deadline)
 
 
 # ---------------------------------------------------------------------------------- RLIMIT_NOFILE
@@ -184,7 +172,7 @@ def fd_setsize_wall(first_fd: int = FD_SETSIZE) -> FdSetsizeWall:
     """Put one readable socket at an fd numbered >= ``first_fd`` (default 1024) and ask ``select()``,
     ``poll()`` and ``epoll`` about it. ``select()`` refuses (its ``fd_set`` has no bit for it); the other
     two answer. Raises the soft fd limit if it is too low for that number, and restores it."""
-    _check_int("first_fd", first_fd, 0, MAX_FDS)
+    check_int("first_fd", first_fd, 0, MAX_FDS)
     require_linux(epoll=False)
     needed = max(3, first_fd + 2 - fds_in_use())
     check_fd_room(needed, "the FD_SETSIZE demo")
@@ -226,11 +214,11 @@ def validate(fds, apis, calls, deadline) -> tuple[list[int], tuple[str, ...]]:
     """Check every parameter (``ValueError`` names the bad one) and return the sorted fd counts."""
     if isinstance(fds, (int, str)) or not isinstance(fds, Sequence) or not fds:
         raise ValueError(f"fds must be a non-empty list of integers from 1 to {MAX_FDS}, not {fds!r}")
-    counts = sorted({_check_int("fds", n, 1, MAX_FDS) for n in fds})
+    counts = sorted({check_int("fds", n, 1, MAX_FDS) for n in fds})
     if isinstance(apis, str) or not apis or any(a not in APIS for a in apis):
         raise ValueError(f"apis must be a non-empty list drawn from {', '.join(APIS)}, not {apis!r}")
-    _check_int("calls", calls, 5, 100_000)
-    _check_deadline(deadline)
+    check_int("calls", calls, 5, 100_000)
+    check_deadline(deadline)
     return counts, tuple(a for a in APIS if a in apis)
 
 

@@ -35,7 +35,6 @@ readers' GIL; ``sender="thread"`` keeps it in this process for comparison.
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import select
@@ -51,6 +50,7 @@ from .. import strategies
 from ..errors import EpollkitError, ExperimentTimeout, LeakError
 from ..results import ReaderStats, ReadResult, summarize_read
 from ..system import kernel_release
+from ..validate import check_int, check_number
 from ._harness import (
     JOIN_TIMEOUT_S,
     ClientProcess,
@@ -179,35 +179,20 @@ def locate_chunks(
 # ------------------------------------------------------------------------------------ validation
 
 
-def _check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
-    return value
-
-
-def _check_number(name: str, value, lo: float, hi: float, *, open_low: bool = False) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
-        and (lo < value if open_low else lo <= value) and value <= hi
-    if not ok:
-        low = f"> {lo:g}" if open_low else f">= {lo:g}"
-        raise ValueError(f"{name} must be a number {low} and <= {hi:g}, not {value!r}")
-    return float(value)
-
-
 def validate(strategy, readers, messages, message_size, read_size, think_us, per_send, pace_us,
              sender, deadline) -> strategies.Strategy:
     """Check every parameter before anything is created; ``ValueError`` names the bad one."""
     strat = strategies.get("read", strategy, SUPPORTED)
-    _check_int("readers", readers, 1, MAX_READERS)
-    _check_int("messages", messages, 1, MAX_MESSAGES)
-    _check_int("message_size", message_size, 1, MAX_SIZE)
-    _check_int("read_size", read_size, 1, MAX_SIZE)
-    _check_number("think_us", think_us, 0, MAX_THINK_US)
-    _check_int("per_send", per_send, 1, MAX_MESSAGES)
-    _check_number("pace_us", pace_us, 0, 1_000_000)
+    check_int("readers", readers, 1, MAX_READERS)
+    check_int("messages", messages, 1, MAX_MESSAGES)
+    check_int("message_size", message_size, 1, MAX_SIZE)
+    check_int("read_size", read_size, 1, MAX_SIZE)
+    check_number("think_us", think_us, 0, MAX_THINK_US)
+    check_int("per_send", per_send, 1, MAX_MESSAGES)
+    check_number("pace_us", pace_us, 0, 1_000_000)
     if sender not in ("thread", "process"):
         raise ValueError(f"sender must be 'thread' or 'process', not {sender!r}")
-    _check_number("deadline", deadline, 0, 3600, open_low=True)
+    check_number("deadline", deadline, 0, 3600, open_low=True)
     if messages * message_size > MAX_STREAM:
         raise ValueError(f"messages x message_size must be at most {MAX_STREAM} bytes (256 MiB), not "
                          f"{messages} x {message_size} = {messages * message_size}")
@@ -532,8 +517,8 @@ def race_sweep(
 ) -> list[ReadResult]:
     """One run per (strategy, readers, think_us, repeat): how often messages split and reorder."""
     for t in think_us:
-        _check_number("think_us", t, 0, MAX_THINK_US)
-    _check_int("repeats", repeats, 1, 100)
+        check_number("think_us", t, 0, MAX_THINK_US)
+    check_int("repeats", repeats, 1, 100)
     return [read(s, n, messages, think_us=t, **kw)
             for s in strategies_ for n in readers for t in think_us for _ in range(repeats)]
 
@@ -544,8 +529,8 @@ def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
 
     Returns ``{"us_per_call": {"median", "p90", "min"}, "calls", "kernel"}`` over batches of ``batch``.
     """
-    _check_int("calls", calls, 1, 10_000_000)
-    _check_int("batch", batch, 1, calls)
+    check_int("calls", calls, 1, 10_000_000)
+    check_int("batch", batch, 1, calls)
     require_linux()
     flags = select.EPOLLIN | select.EPOLLET | select.EPOLLONESHOT
     samples = []

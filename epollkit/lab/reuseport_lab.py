@@ -30,7 +30,6 @@ The threaded accept experiment with a reuseport group is ``epollkit.lab.accept("
 from __future__ import annotations
 
 import ctypes
-import math
 import os
 import random
 import select
@@ -43,6 +42,7 @@ from contextlib import ExitStack
 from ..errors import ExperimentTimeout
 from ..results import IncomingCpuResult, ReuseportCloseResult, ReuseportDistributionResult
 from ..system import kernel_release
+from ..validate import check_deadline, check_int
 from ._harness import check_fd_budget, require_linux
 
 HOST = "127.0.0.1"
@@ -65,19 +65,6 @@ _TCPI_UNACKED = 24  # offset of tcpi_unacked in struct tcp_info (after 8 bytes o
 
 
 # ----------------------------------------------------------------------------- validation helpers
-
-
-def _check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
-    return value
-
-
-def _check_deadline(deadline) -> float:
-    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not math.isfinite(deadline) \
-            or not 0 < deadline <= 3600:
-        raise ValueError(f"deadline must be a number > 0 and <= 3600, not {deadline!r}")
-    return float(deadline)
 
 
 def _check_steer(steer) -> None:
@@ -131,7 +118,7 @@ def cbpf_program(steer: str, listeners: int) -> list[tuple[int, int, int, int]]:
     """
     if steer not in ("cpu", "random"):
         raise ValueError(f"steer must be 'cpu' or 'random', not {steer!r}")
-    _check_int("listeners", listeners, 1, MAX_LISTENERS)
+    check_int("listeners", listeners, 1, MAX_LISTENERS)
     ancillary = SKF_AD_CPU if steer == "cpu" else SKF_AD_RANDOM
     return [
         (BPF_LD | BPF_W | BPF_ABS, 0, 0, (SKF_AD_OFF + ancillary) & 0xFFFFFFFF),  # A = ancillary word
@@ -242,10 +229,10 @@ def reuseport_close(listeners: int = 2, queued: int = 50, *, close: int = 0,
     accept queue (the hash picked which). With ``tcp_migrate_req = 0`` the closing listener's queue is
     reset (``inet_csk_listen_stop``); ``reset`` should equal ``on_closed``.
     """
-    _check_int("listeners", listeners, 2, MAX_LISTENERS)
-    _check_int("queued", queued, 1, min(MAX_QUEUED, somaxconn()))
-    _check_int("close", close, 0, listeners - 1)
-    _check_deadline(deadline)
+    check_int("listeners", listeners, 2, MAX_LISTENERS)
+    check_int("queued", queued, 1, min(MAX_QUEUED, somaxconn()))
+    check_int("close", close, 0, listeners - 1)
+    check_deadline(deadline)
     require_linux(epoll=False)
     check_fd_budget(2 * queued + listeners + 8, f"{queued} queued connections")
 
@@ -307,9 +294,9 @@ def balls_into_bins(bins: int, balls: int, runs: int, seed: int = 0) -> list[flo
     """Pure: the largest share of ``balls`` thrown uniformly at random into ``bins``, for each of ``runs``
     seeded throws. What a perfect 4-tuple hash would give (the hash is deterministic, but the client's
     ephemeral ports make it look random)."""
-    _check_int("bins", bins, 1, MAX_LISTENERS)
-    _check_int("balls", balls, 1, MAX_CONNECTIONS)
-    _check_int("runs", runs, 1, 100_000)
+    check_int("bins", bins, 1, MAX_LISTENERS)
+    check_int("balls", balls, 1, MAX_CONNECTIONS)
+    check_int("runs", runs, 1, 100_000)
     rng = random.Random(seed)
     out = []
     for _ in range(runs):
@@ -328,11 +315,11 @@ def distribution(listeners: int = 4, connections: int = 400, runs: int = 10, *,
 
     Also returns the balls-into-bins expectation for the same numbers (seeded, pure).
     """
-    _check_int("listeners", listeners, 1, MAX_LISTENERS)
-    _check_int("connections", connections, 1, min(MAX_CONNECTIONS, somaxconn()))
-    _check_int("runs", runs, 1, MAX_RUNS)
+    check_int("listeners", listeners, 1, MAX_LISTENERS)
+    check_int("connections", connections, 1, min(MAX_CONNECTIONS, somaxconn()))
+    check_int("runs", runs, 1, MAX_RUNS)
     _check_steer(steer)
-    _check_deadline(deadline)
+    check_deadline(deadline)
     require_linux(epoll=False)
     check_fd_budget(2 * connections + listeners + 8, f"{connections} connections")
 
@@ -389,9 +376,9 @@ def incoming_cpu(listeners: int | None = None, connections: int = 100, *,
     """
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
     n = len(cpus) if listeners is None else listeners
-    _check_int("listeners", n, 1, MAX_LISTENERS)
-    _check_int("connections", connections, 1, min(MAX_CONNECTIONS, somaxconn()) // max(1, len(cpus)))
-    _check_deadline(deadline)
+    check_int("listeners", n, 1, MAX_LISTENERS)
+    check_int("connections", connections, 1, min(MAX_CONNECTIONS, somaxconn()) // max(1, len(cpus)))
+    check_deadline(deadline)
     require_linux(epoll=False)
     check_fd_budget(4 * connections * len(cpus) + 2 * n + 8, f"{connections} connections per CPU")
 

@@ -33,7 +33,6 @@ waits for the re-arm (shared) or for its turn on the worker's ready list (sharde
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import select
@@ -51,6 +50,7 @@ from .. import queueing
 from ..errors import ExperimentTimeout
 from ..results import ServeResult
 from ..system import kernel_release
+from ..validate import check_int, check_number
 from ._harness import ClientProcess, WorkerGroup, check_fd_budget, require_linux
 
 STRATEGIES = ("shared", "sharded")
@@ -60,33 +60,18 @@ WARMUP = 0.1
 DEFAULT_DEADLINE = 120.0
 
 
-def _check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
-    return value
-
-
-def _check_number(name: str, value, lo: float, hi: float, *, open_low: bool = False) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
-        and (lo < value if open_low else lo <= value) and value <= hi
-    if not ok:
-        low = f"> {lo:g}" if open_low else f">= {lo:g}"
-        raise ValueError(f"{name} must be a number {low} and <= {hi:g}, not {value!r}")
-    return float(value)
-
-
 def validate(strategy, workers, utilization, requests, service_ms, cv, connections, seed, deadline) -> None:
     """Check every parameter before anything is created; ``ValueError`` names the bad one."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown serve strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
-    _check_int("workers", workers, 1, 64)
-    _check_number("utilization", utilization, 0, 0.99, open_low=True)
-    _check_int("requests", requests, 10, 200_000)
-    _check_number("service_ms", service_ms, 0.1, 1000)
-    _check_number("cv", cv, 0, 4)
-    _check_int("connections", connections, workers, 1024)
-    _check_int("seed", seed, 0, 2**32 - 1)
-    _check_number("deadline", deadline, 0, 3600, open_low=True)
+    check_int("workers", workers, 1, 64)
+    check_number("utilization", utilization, 0, 0.99, open_low=True)
+    check_int("requests", requests, 10, 200_000)
+    check_number("service_ms", service_ms, 0.1, 1000)
+    check_number("cv", cv, 0, 4)
+    check_int("connections", connections, workers, 1024)
+    check_int("seed", seed, 0, 2**32 - 1)
+    check_number("deadline", deadline, 0, 3600, open_low=True)
 
 
 def schedule(workers: int, utilization: float, requests: int, service_ms: float, cv: float,
@@ -372,7 +357,7 @@ def serve_sweep(
 ) -> list[ServeResult]:
     """Both strategies at each utilisation, with the same seed (the same requests)."""
     for u in utilizations:
-        _check_number("utilization", u, 0, 0.99, open_low=True)
+        check_number("utilization", u, 0, 0.99, open_low=True)
     return [serve(s, workers, u, **kw) for u in utilizations for s in strategies]
 
 
