@@ -292,9 +292,14 @@ class _AcceptRun:
                 t = time.monotonic()
                 self.trace.append((index, None, t_call, t, t))
             return False
+        self._accepted(index, fd, addr, t_call)
+        return True
+
+    def _accepted(self, index: int, fd: int, addr, t_call: float) -> None:
+        """Book one accepted connection: close it, record who took it, run ``work``, maybe finish."""
         t_return = time.monotonic()
         os.close(fd)
-        st[0] += 1
+        self.stats[index][0] += 1
         self.order.append(index)
         n = len(self.order)
         if self.work is not None:
@@ -303,7 +308,6 @@ class _AcceptRun:
             self.trace.append((index, addr[1], t_call, t_return, time.monotonic()))
         if n == self.connections:
             os.write(self.done_w, b"d")
-        return True
 
     def _worker(self, index: int, group: WorkerGroup) -> None:
         try:
@@ -328,18 +332,8 @@ class _AcceptRun:
                     if stop.is_set():
                         return
                     raise
-                t_return = time.monotonic()
-                os.close(fd)
-                st[0] += 1
-                st[1] += 1
-                self.order.append(index)
-                n = len(self.order)
-                if self.work is not None:
-                    self.work(index, n - 1)
-                if self.trace is not None:
-                    self.trace.append((index, addr[1], t_call, t_return, time.monotonic()))
-                if n == self.connections:
-                    os.write(self.done_w, b"d")
+                st[1] += 1  # for `blocking` the wait call is accept() itself
+                self._accepted(index, fd, addr, t_call)
 
         if s.wait == "select":
             while True:
