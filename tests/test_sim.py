@@ -570,3 +570,17 @@ def test_cli_sim_bad_argument_exits_2_with_one_line(capsys):
     assert cli(["sim", "accept", "--strategy", "epoll-lt", "--workers", "9"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "workers must be an integer in 1..8" in err
+
+
+def test_cli_paced_gives_the_models_paced_record_for_a_light_load():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "epollkit", "sim", "accept", "--strategy", "epoll-lt",
+                          "--workers", "3", "--connections", "4", "--paced", "--kernel", "newest", "--json"],
+                         capture_output=True, text=True, check=True)
+    doc = json.loads(out.stdout)
+    assert doc["params"]["schedule"] == "paced"
+    # light load on a shared level-triggered instance: the connection's wake-up plus the cascade's
+    assert doc["kernel_wakeups_per_connection"] == 2.0
+    assert doc == sim.accept("epoll-lt", 3, 4, schedule="paced", kernel="newest").to_dict()

@@ -32,6 +32,9 @@ def add_arguments(p) -> None:
         how.add_argument("--explore", action="store_true", help="explore every interleaving")
         how.add_argument("--seed", type=int, default=None,
                          help="one random interleaving from this seed (default: the canonical one)")
+        how.add_argument("--paced", action="store_true",
+                         help="the schedule of a paced client: every event finds all threads asleep, "
+                              "woken threads run one at a time in wake order (the lab's light load)")
         q.add_argument("--kernel", default=None,
                        help="kernel release whose rules to imitate, e.g. 5.10.20, newest, no-cascade "
                             "(default: this machine's)")
@@ -41,6 +44,7 @@ def add_arguments(p) -> None:
 def table(r) -> str:
     p = r.params or {}
     how = "every schedule" if r.schedules is not None else (
+        "paced schedule" if p.get("schedule") == "paced" else
         "canonical schedule" if p.get("seed") is None else f"seed {p['seed']}")
     if r.experiment == "accept":
         lines = [f"sim accept  strategy={r.strategy}  workers={r.workers}  connections={r.connections}  "
@@ -68,11 +72,12 @@ def table(r) -> str:
 def run(args) -> int:
     from .. import sim
 
+    schedule = "paced" if args.paced else None
     if args.experiment == "accept":
         r = sim.accept(args.strategy, args.workers, args.connections, seed=args.seed, explore=args.explore,
-                       kernel=args.kernel, rotate=args.rotate_every)
+                       kernel=args.kernel, rotate=args.rotate_every, schedule=schedule)
     else:
         r = sim.read(args.strategy, args.readers, args.messages, args.message_size, args.read_size,
-                     seed=args.seed, explore=args.explore, kernel=args.kernel)
+                     seed=args.seed, explore=args.explore, kernel=args.kernel, schedule=schedule)
     emit(r, args, table(r))
     return 0
