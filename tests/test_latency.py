@@ -88,3 +88,18 @@ def test_a_reused_client_port_is_matched_in_order_not_to_its_last_connect():
     trace = [(0, 5000, 0.9, 1.2, 1.3), (1, 5001, 1.0, 1.15, 1.5), (0, None, 1.9, 1.9, 1.9),
              (0, 5000, 1.9, 2.1, 2.4)]
     assert match_by_port(connects, trace) == [(1.1, 1.15, 1.5), (1.0, 1.2, 1.3), (2.0, 2.1, 2.4)]
+
+
+@linux_only
+def test_ctrl_c_mid_sweep_point_stops_workers_and_client(no_leaks):
+    import signal
+
+    main = threading.main_thread().ident
+    timer = threading.Timer(0.4, signal.pthread_kill, args=(main, signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            # 300 connections at 0.3 x 4 / 5 ms = 240/s: about 1.25 s, interrupted at 0.4 s
+            accept_latency("epoll-exclusive", 4, 0.3, service_ms=5.0, connections=300)
+    finally:
+        timer.join()
