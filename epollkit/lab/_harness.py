@@ -87,8 +87,28 @@ def voluntary_switches(tid: int) -> int:
     raise RuntimeError(f"no voluntary_ctxt_switches for thread {tid}")
 
 
+# Where a thread sleeps in the kernel (``/proc/self/task/<tid>/wchan``, without suffixes such as
+# ``.constprop.0``) for each blocking wait; a thread on the GIL or a lock sleeps in ``futex_*`` instead.
+WAIT_WCHANS = {
+    "select": frozenset({"poll_schedule_timeout", "do_select", "core_sys_select"}),
+    "poll": frozenset({"poll_schedule_timeout", "do_poll", "do_sys_poll"}),
+    "epoll_wait": frozenset({"do_epoll_wait", "ep_poll", "do_epoll_pwait", "__x64_sys_epoll_wait"}),
+    "accept": frozenset({"inet_csk_accept", "inet_csk_wait_for_connect"}),
+}
+
+
+def sleeps_in(tid: int, wait: str) -> bool:
+    """The thread is asleep (state S or D) in the kernel function of ``wait`` (a key of WAIT_WCHANS).
+    Where the kernel hides wchan ('' or '0'), the state alone decides."""
+    if thread_state(tid) not in "SD":
+        return False
+    w = thread_wchan(tid)
+    return w in ("", "0") or w.split(".", 1)[0] in WAIT_WCHANS[wait]
+
+
 def asleep_in_wait(tid: int) -> bool:
-    """The thread sleeps (or has exited), and not on a futex (the GIL, a lock): see wait_until_blocked."""
+    """The thread sleeps (or has exited), and not on a futex (the GIL, a lock): see wait_until_blocked.
+    For a known wait, :func:`sleeps_in` is the stricter check."""
     state = thread_state(tid)
     if state == "?":
         return True

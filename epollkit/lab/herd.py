@@ -63,9 +63,11 @@ from ..errors import ExperimentTimeout, ResourceLimit
 from ..results import HerdLatencyResult
 from ..system import kernel_release
 from ._harness import (
+    WAIT_WCHANS,
     ClientProcess,
     WorkerGroup,
     require_linux,
+    sleeps_in,
     thread_state,
     thread_wchan,
     voluntary_switches,
@@ -85,15 +87,6 @@ THREAD_HEADROOM = 64  # tasks left for everything else on the machine
 HOST = "127.0.0.1"
 DEFAULT_GAP = 0.02  # s of quiet after the herd is asleep again, before the next connect()
 BACKLOG = 4096  # capped by net.core.somaxconn
-# Where a waiter sleeps in the kernel (``/proc/self/task/<tid>/wchan``, suffixes such as ``.constprop.0``
-# dropped), by the wait it announced: the same names as ``_harness.wait_until_blocked``'s "asleep in the
-# announced wait" check. A thread on the GIL sleeps in ``futex_*`` instead.
-WAIT_WCHANS = {
-    "select": frozenset({"poll_schedule_timeout", "do_select", "core_sys_select"}),
-    "poll": frozenset({"poll_schedule_timeout", "do_poll", "do_sys_poll"}),
-    "epoll_wait": frozenset({"do_epoll_wait", "ep_poll", "do_epoll_pwait"}),
-    "accept": frozenset({"inet_csk_accept", "inet_csk_wait_for_connect"}),
-}
 
 
 # --------------------------------------------------------------------------------------- limits
@@ -407,14 +400,13 @@ class _HerdRun:
         for i, ready in enumerate(self.waiting[:n]):
             if not ready:
                 return f"waiter {i} has not reached its {self.strat.wait}() yet"
-        expected = WAIT_WCHANS[self.strat.wait]
+        wait = self.strat.wait
         for i, tid in enumerate(self.tids[:n]):
-            state = thread_state(tid)
-            if state not in "SD":
-                return f"waiter {i} is in state {state}"
-            w = thread_wchan(tid)
-            if w not in ("", "0") and w.split(".", 1)[0] not in expected:
-                return f"waiter {i} sleeps in {w}, not in {' or '.join(sorted(expected))}"
+            if not sleeps_in(tid, wait):
+                state, w = thread_state(tid), thread_wchan(tid)
+                if state not in "SD":
+                    return f"waiter {i} is in state {state}"
+                return f"waiter {i} sleeps in {w}, not in {' or '.join(sorted(WAIT_WCHANS[wait]))}"
         return ""
 
     def _switches(self, n: int) -> list[int]:

@@ -41,15 +41,11 @@ from contextlib import ExitStack
 from ..errors import ExperimentTimeout
 from ..sim.scenario import Scenario, load
 from ..sim.threads import Accept, Ctl, EpollWait, Read
-from ._harness import WorkerGroup, check_fd_budget, require_linux, thread_state, thread_wchan
+from ._harness import WorkerGroup, check_fd_budget, require_linux, sleeps_in
 
 TAIL_S = 1.0  # a call still blocked this long after the last kernel event is reported "blocked"
 SETTLE_S = 0.03  # how long every thread must stay asleep before "all blocked" is believed
 BLOCK_TIMEOUT_S = 3.0  # how long a thread may take to block before the run is abandoned
-_WCHAN = {
-    "epoll_wait": {"do_epoll_wait", "ep_poll", "do_epoll_pwait", "__x64_sys_epoll_wait"},
-    "accept": {"inet_csk_accept", "inet_csk_wait_for_connect"},
-}
 _BITS = [(n, getattr(select, n)) for n in ("EPOLLIN", "EPOLLOUT", "EPOLLPRI", "EPOLLERR", "EPOLLHUP",
                                            "EPOLLRDHUP") if hasattr(select, n)]
 
@@ -195,13 +191,10 @@ class _Run:
         tid = group.tids[i]
         if ph is None or not tid:
             return False
-        if thread_state(tid) not in "SD":
-            return False
-        expected = _WCHAN.get({"EpollWait": "epoll_wait", "Accept": "accept"}.get(ph[1], ""))
-        if not expected:
+        wait = {"EpollWait": "epoll_wait", "Accept": "accept"}.get(ph[1])
+        if wait is None:
             return False  # non-blocking calls never sleep in the kernel
-        w = thread_wchan(tid)
-        return w in expected or w in ("", "0")
+        return sleeps_in(tid, wait)
 
     def wait_quiet(self, group: WorkerGroup, timeout: float, upto: int | None = None) -> bool:
         """Every thread (the first ``upto`` of them) done or asleep in its announced wait, unchanged
