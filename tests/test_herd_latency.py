@@ -1,4 +1,5 @@
-"""epollkit.lab.herd.herd_latency: connect() latency against N waiters, and the published figures."""
+"""epollkit.lab.experiments.herd.herd_latency: connect() latency against N waiters, and the published
+figures."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import threading
 
 import pytest
 
-from epollkit import published
+from epollkit.analysis import published
 from epollkit.errors import ExperimentTimeout, ResourceLimit
-from epollkit.lab import herd, multiplex_lab
-from epollkit.results import HerdLatencyResult, from_dict
+from epollkit.lab.experiments import herd
+from epollkit.lab.experiments import multiplex as multiplex_lab
+from epollkit.records import HerdLatencyResult, from_dict
 
 from .conftest import linux_only, snapshot
 
