@@ -10,6 +10,7 @@ import pytest
 from epollkit.analysis import orders, stats
 from epollkit.errors import ResourceLimit
 from epollkit.lab.experiments import multiplex as mx
+from epollkit.lab.harness import limits
 from epollkit.records import MultiplexResult, from_dict
 
 from .conftest import linux_only, snapshot
@@ -117,7 +118,7 @@ def test_soft_fd_limit_is_restored_after_an_interrupt(no_leaks, low_soft_limit, 
 
 
 def test_fd_counts_beyond_the_hard_limit_get_an_error_naming_it(no_leaks, monkeypatch):
-    monkeypatch.setattr(mx, "fd_limits", lambda: (256, 256))
+    monkeypatch.setattr(limits, "fd_limits", lambda: (256, 256))
     with pytest.raises(ResourceLimit, match="RLIMIT_NOFILE is 256"):
         mx.multiplex([5000])
 

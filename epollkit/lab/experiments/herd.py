@@ -69,13 +69,15 @@ from ..harness import (
     WAIT_WCHANS,
     ClientProcess,
     WorkerGroup,
+    check_fd_room,
+    raised_fd_limit,
     require_linux,
     sleeps_in,
+    thread_room,
     thread_state,
     thread_wchan,
     voluntary_switches,
 )
-from .multiplex import check_fd_room, raised_fd_limit
 
 SUPPORTED = ("select", "poll", "epoll-lt-private", "epoll-exclusive", "blocking")
 DEFAULT_STRATEGIES = ("select", "epoll-lt-private", "epoll-exclusive")  # the benchmark's three
@@ -85,78 +87,12 @@ DEFAULT_DEADLINE = 60.0
 MAX_WAITERS = 16_384  # Majkowski's largest point
 MAX_REPEATS = 1000
 STACK_SIZE = 128 * 1024  # per waiter; CPython 3.11+ keeps frames on the heap, so this is plenty
-THREAD_HEADROOM = 64  # tasks left for everything else on the machine
 HOST = "127.0.0.1"
 DEFAULT_GAP = 0.02  # s of quiet after the herd is asleep again, before the next connect()
 BACKLOG = 4096  # capped by net.core.somaxconn
 
 
 # --------------------------------------------------------------------------------------- limits
-
-
-def _read_int(path: str) -> int | None:
-    try:
-        with open(path) as f:
-            text = f.read().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
-def _tasks_now() -> int | None:
-    """Tasks (threads) on the whole machine now: the 4th field of /proc/loadavg is running/total."""
-    try:
-        with open("/proc/loadavg") as f:
-            return int(f.read().split()[3].split("/")[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _cgroup_pids_max() -> int | None:
-    """The pids.max of this process's cgroup (v2 or v1), if one is set."""
-    try:
-        with open("/proc/self/cgroup") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _id, controllers, path = line.split(":", 2)
-        if controllers == "":
-            base = "/sys/fs/cgroup"
-        elif "pids" in controllers.split(","):
-            base = "/sys/fs/cgroup/pids"
-        else:
-            continue
-        value = _read_int(f"{base}{path.rstrip('/')}/pids.max")
-        if value is not None:
-            return value
-    return None
-
-
-def thread_room() -> tuple[int, str]:
-    """How many more threads this process may start here, and the limits that decide it (one line)."""
-    import resource
-
-    tasks = _tasks_now() or 0
-    own = threading.active_count()
-    limits: dict[str, int] = {}
-    for name, path in (("kernel.threads-max", "/proc/sys/kernel/threads-max"),
-                       ("kernel.pid_max", "/proc/sys/kernel/pid_max")):
-        value = _read_int(path)
-        if value is not None:
-            limits[name] = value - tasks
-    nproc, _ = resource.getrlimit(resource.RLIMIT_NPROC)
-    if nproc != resource.RLIM_INFINITY and os.geteuid() != 0:  # root is exempt from RLIMIT_NPROC
-        limits["RLIMIT_NPROC"] = nproc - tasks  # counts all of this user's tasks: tasks is an upper bound
-    pids_max = _cgroup_pids_max()
-    if pids_max is not None:
-        limits["cgroup pids.max"] = pids_max - own
-    if not limits:
-        return MAX_WAITERS, "no limit found"
-    name = min(limits, key=limits.get)
-    room = max(0, limits[name] - THREAD_HEADROOM)
-    desc = ", ".join(f"{k} leaves {v}" for k, v in limits.items())
-    return room, f"{desc} ({tasks} tasks running; the tightest is {name})"
 
 
 # ----------------------------------------------------------------------------------- validation

@@ -33,23 +33,22 @@ import os
 import select
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from ...analysis.orders import FD_SETSIZE
 from ...analysis.stats import summarize_us
-from ...errors import ExperimentTimeout, ResourceLimit
+from ...errors import ExperimentTimeout
 from ...records import MultiplexResult
-from ...system import fd_limits, kernel_release
+from ...system import kernel_release
 from ...validate import check_deadline, check_int
-from ..harness import require_linux
+from ..harness import check_fd_room, fds_in_use, raised_fd_limit, require_linux
 
 APIS = ("select", "poll", "epoll")
 DEFAULT_FDS = (1, 10, 100, 300, 1000, 3000)
 DEFAULT_CALLS = 201
 MAX_FDS = 100_000
 DEFAULT_DEADLINE = 60.0
-FD_HEADROOM = 32  # fds kept free for everything else the process does
 EPOLL_MAXEVENTS = 16  # epoll_wait() expects maxevents > 0; one fd is ready per call
 
 
@@ -57,61 +56,6 @@ EPOLL_MAXEVENTS = 16  # epoll_wait() expects maxevents > 0; one fd is ready per 
 
 
 # ---------------------------------------------------------------------------------- RLIMIT_NOFILE
-
-
-def fds_in_use() -> int:
-    """How many fds this process has open now."""
-    try:
-        return len(os.listdir("/proc/self/fd"))
-    except OSError:  # pragma: no cover - no /proc
-        return 64
-
-
-def check_fd_room(needed: int, what: str) -> None:
-    """Raise :class:`ResourceLimit` (before anything is created) if ``needed`` more fds cannot fit
-    under the *hard* ``RLIMIT_NOFILE``, even after raising the soft limit (see :func:`raised_fd_limit`)."""
-    soft, hard = fd_limits()
-    if soft < 0:
-        return
-    ceiling = hard if hard != _infinity() else max(soft, 1 << 20)
-    total = fds_in_use() + needed + FD_HEADROOM
-    if total > ceiling:
-        raise ResourceLimit(
-            f"{what} needs about {needed} more file descriptors, {total} in all, but the hard "
-            f"RLIMIT_NOFILE is {hard} (soft {soft}); ask for fewer, or raise the hard limit "
-            "(ulimit -Hn, /etc/security/limits.conf)"
-        )
-
-
-def _infinity() -> int:
-    import resource
-
-    return resource.RLIM_INFINITY
-
-
-@contextlib.contextmanager
-def raised_fd_limit(needed: int) -> Iterator[tuple[int, int]]:
-    """Raise the soft ``RLIMIT_NOFILE`` (never above the hard limit) so that ``needed`` more fds fit,
-    and ALWAYS put the original soft limit back on the way out (success, exception, Ctrl-C).
-
-    Yields the (soft, hard) limits in force inside the block. Call :func:`check_fd_room` first.
-    """
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = fds_in_use() + needed + FD_HEADROOM
-    changed = False
-    if soft != resource.RLIM_INFINITY and want > soft:
-        new = want if hard == resource.RLIM_INFINITY else min(hard, want)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-        changed = True
-    try:
-        yield resource.getrlimit(resource.RLIMIT_NOFILE)
-    finally:
-        if changed:
-            # Lowering the soft limit never fails, even with fds above it still open: they stay
-            # valid (the limit only bounds new allocations, alloc_fd() -> expand_files()).
-            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 # ---------------------------------------------------------------------------------- FD_SETSIZE wall

@@ -13,7 +13,6 @@ from .core import (
     ClientProcess,
     WorkerGroup,
     asleep_in_wait,
-    check_fd_budget,
     require_linux,
     sleeps_in,
     thread_state,
@@ -21,6 +20,7 @@ from .core import (
     voluntary_switches,
     wait_until_blocked,
 )
+from .limits import check_fd_budget, check_fd_room, fds_in_use, raised_fd_limit, thread_room
 
 __all__ = [
     "JOIN_TIMEOUT_S",
@@ -29,6 +29,10 @@ __all__ = [
     "WorkerGroup",
     "asleep_in_wait",
     "check_fd_budget",
+    "check_fd_room",
+    "fds_in_use",
+    "raised_fd_limit",
+    "thread_room",
     "require_linux",
     "sleeps_in",
     "thread_state",

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ...data import ROOT
-from ...errors import ExperimentTimeout, LeakError, ResourceLimit, UnsupportedPlatform
-from ...system import epoll_hidden, fd_limits
+from ...errors import ExperimentTimeout, LeakError, UnsupportedPlatform
+from ...system import epoll_hidden
 
 JOIN_TIMEOUT_S = 5.0
 
@@ -40,19 +40,6 @@ def require_linux(*, epoll: bool = True, flag: str | None = None) -> None:
         )
     if flag and not hasattr(select, flag):
         raise UnsupportedPlatform(f"select.{flag} is missing: this kernel or Python lacks it")
-
-
-def check_fd_budget(needed: int, what: str) -> None:
-    """Raise ResourceLimit if ``needed`` more fds would pass RLIMIT_NOFILE (with headroom)."""
-    soft, _hard = fd_limits()
-    if soft < 0:
-        return
-    in_use = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 64
-    if in_use + needed + 16 > soft:
-        raise ResourceLimit(
-            f"{what} needs about {needed} file descriptors but RLIMIT_NOFILE is {soft} "
-            f"({in_use} in use); lower it or raise the limit (ulimit -n)"
-        )
 
 
 # ------------------------------------------------------------------------------ threads in /proc
