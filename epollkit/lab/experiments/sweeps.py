@@ -22,7 +22,6 @@ Why the orders are what they are (kernel functions, see ``reference/kernel-seman
 from __future__ import annotations
 
 import dataclasses
-import resource
 import time
 from collections.abc import Sequence
 
@@ -103,6 +102,8 @@ def rotate_sweep(ks: Sequence[int | None] = (None, 64, 16, 4, 1), *, workers: in
 
 
 def _cpu_s() -> float:
+    import resource  # Unix only: imported where it is used
+
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
 
