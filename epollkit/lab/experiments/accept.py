@@ -30,7 +30,9 @@ from ...records import AcceptResult, WorkerStats
 from ...system import kernel_release
 from ...validate import check_deadline, check_int, check_number
 from ..harness import (
+    EVENTS_PER_WAIT,
     ClientProcess,
+    StopSignal,
     WorkerGroup,
     check_fd_budget,
     require_linux,
@@ -154,9 +156,7 @@ class _AcceptRun:
     def execute(self) -> AcceptResult:
         s = self.strat
         with ExitStack() as stack:
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
             self.done_r, self.done_w = os.pipe()
             stack.callback(os.close, self.done_r)
             stack.callback(os.close, self.done_w)
@@ -184,9 +184,9 @@ class _AcceptRun:
                 n_epolls = 1 if s.topology == "shared" else self.workers
                 for _ in range(n_epolls):
                     ep = stack.enter_context(select.epoll())
-                    # The stop pipe is level-triggered and never drained: once written, every
-                    # waiter on every instance sees it (ep_poll_callback on each instance).
-                    ep.register(self.stop_r, select.EPOLLIN)
+                    # The stop eventfd: level-triggered, never read, written until every worker
+                    # has joined (harness/stop.py: one write may wake one sleeper of a shared set).
+                    self.stop.watch(ep)
                     self.epolls.append(ep)
                 # Registration order matters for EPOLLEXCLUSIVE: ep_ptable_queue_proc() appends
                 # exclusive entries at the tail, and __wake_up_common() scans from the head, so
@@ -203,7 +203,7 @@ class _AcceptRun:
             client = stack.enter_context(ClientProcess(module, args))
             client.wait_ready()
 
-            group = WorkerGroup(self.workers, self._worker, name=f"accept-{s.name}")
+            group = WorkerGroup(self.workers, self._worker, name=f"accept-{s.name}", stop=self.stop)
             self.group = group
             stack.callback(self._stop, group)
             group.start()
@@ -271,8 +271,7 @@ class _AcceptRun:
                 grace_until = time.monotonic() + 2.0
 
     def _stop(self, group: WorkerGroup) -> None:
-        group.stop_flag.set()
-        os.write(self.stop_w, b"x")  # wakes every select/poll/epoll waiter
+        self.stop.set()  # wakes every select/poll/epoll waiter (group.join re-pokes it)
         for sock in self.listeners:
             try:
                 # wakes threads blocked in accept() (inet_csk_listen_stop -> EINVAL)
@@ -339,8 +338,8 @@ class _AcceptRun:
 
         if s.wait == "select":
             while True:
-                readable, _, _ = select.select([lfd, self.stop_r], [], [])
-                if stop.is_set() or self.stop_r in readable:
+                readable, _, _ = select.select([lfd, self.stop.fileno()], [], [])
+                if stop.is_set():
                     return
                 st[1] += 1
                 self._accept_one(index, lsock)
@@ -348,10 +347,10 @@ class _AcceptRun:
         if s.wait == "poll":
             poller = select.poll()
             poller.register(lfd, select.POLLIN)
-            poller.register(self.stop_r, select.POLLIN)
+            poller.register(self.stop.fileno(), select.POLLIN)
             while True:
                 events = poller.poll()
-                if stop.is_set() or any(fd == self.stop_r for fd, _ in events):
+                if stop.is_set():
                     return
                 st[1] += 1
                 self._accept_one(index, lsock)
@@ -359,7 +358,7 @@ class _AcceptRun:
         ep = self.epolls[0 if s.topology == "shared" else index]
         own_accepts = 0
         while True:
-            events = ep.poll(-1, 2)  # no timeout, see the module docstring
+            events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); listener + stop
             if stop.is_set():
                 return
             if not any(fd == lfd for fd, _ in events):

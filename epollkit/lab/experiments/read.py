@@ -17,10 +17,10 @@ checks itself (``mix(i)`` must match ``i``); shorter messages are prefixes of th
 few bytes therefore has one place in the stream; for a chunk so short that two places fit, the placement
 that counts fewer reorderings is chosen (the count is a lower bound, never inflated).
 
-Readers wait with no timeout (a timeout would add wake-ups and move the thread in ``ep->wq``): the stop
-is a pipe, registered level-triggered in every epoll set, that teardown writes to. The sender does NOT shut
-its side down after the last byte: the readers learn the end from the byte count, so no EOF wake-up cascade
-runs while the wake-ups are being counted.
+Readers wait with no timeout (a timeout would add wake-ups and move the thread in ``ep->wq``): the stop is the
+harness's eventfd (``harness/stop.py``), registered level-triggered in every epoll set, that teardown writes
+until every reader has joined. The sender does NOT shut its side down after the last byte: the readers learn
+the end from the byte count, so no EOF wake-up cascade runs while the wake-ups are being counted.
 
 Wake-ups (``kernel_wakeups``) are the readers' voluntary context switches (``task->nvcsw``, read by the
 main thread from ``/proc/self/task/<tid>/status``) between two readings: once every reader is asleep in
@@ -35,7 +35,6 @@ readers' GIL; ``sender="thread"`` keeps it in this process for comparison.
 
 from __future__ import annotations
 
-import os
 import select
 import socket
 import threading
@@ -51,8 +50,10 @@ from ...records import ReaderStats, ReadResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
 from ..harness import (
+    EVENTS_PER_WAIT,
     JOIN_TIMEOUT_S,
     ClientProcess,
+    StopSignal,
     WorkerGroup,
     check_fd_budget,
     require_linux,
@@ -187,9 +188,7 @@ class _ReadRun:
     def execute(self) -> ReadResult:
         s = self.strat
         with ExitStack() as stack:
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
             lsock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             lsock.bind((HOST, 0))
             lsock.listen(1)
@@ -216,15 +215,15 @@ class _ReadRun:
             n_epolls = 1 if s.topology == "shared" else self.readers
             for _ in range(n_epolls):
                 ep = stack.enter_context(select.epoll())
-                # Level-triggered and never drained: once written, every waiter on every instance
-                # is woken (ep_poll_callback on each), and stays woken.
-                ep.register(self.stop_r, select.EPOLLIN)
+                # The stop eventfd: level-triggered, never read, written until every reader has
+                # joined (harness/stop.py: on 5.5-5.12 one write wakes one sleeper of a shared set).
+                self.stop.watch(ep)
                 # EPOLLEXCLUSIVE entries wake in registration order (ep_ptable_queue_proc appends
                 # them at the tail of the socket's wait queue; __wake_up_common scans from the head).
                 ep.register(cfd, self.flags)
                 self.epolls.append(ep)
 
-            group = WorkerGroup(self.readers, self._reader, name=f"read-{s.name}")
+            group = WorkerGroup(self.readers, self._reader, name=f"read-{s.name}", stop=self.stop)
             # one callback stops everything in order: readers woken, sender's socket shut down, sender
             # joined, readers joined (see _stop)
             stack.callback(self._stop, group, out)
@@ -299,9 +298,8 @@ class _ReadRun:
         """Teardown, in order: stop flag -> wake every reader -> shut the sender's socket down -> join
         the sender thread -> join the readers. ``LeakError`` if a thread is still alive. (A sender
         process is killed and reaped afterwards by its ``ClientProcess``.)"""
-        group.stop_flag.set()
+        self.stop.set()  # wakes the readers in every epoll set (group.join re-pokes it)
         self.send_stop.set()  # a pacing sender stops waiting
-        os.write(self.stop_w, b"x")  # wakes every reader in every epoll set
         if out is not None:
             try:
                 out.shutdown(socket.SHUT_RDWR)  # a sender blocked in send() returns (EPIPE)
@@ -356,12 +354,12 @@ class _ReadRun:
         s, st = self.strat, self.stats[index]
         ep = self.epolls[0 if s.topology == "shared" else index]
         conn, cfd, size = self.conn, self.conn.fileno(), self.read_size
-        stop_fd, stop = self.stop_r, group.stop_flag
+        stop = group.stop_flag
         early = s.name == "oneshot-early-rearm"
         group.mark_ready(index)
         while True:
-            events = ep.poll(-1, 2)  # no timeout, see the module docstring
-            if stop.is_set() or any(fd == stop_fd for fd, _ in events):
+            events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); stream + stop
+            if stop.is_set():
                 return
             if not any(fd == cfd for fd, _ in events):
                 continue

@@ -44,7 +44,7 @@ from ...scenarios.calls import Accept, Ctl, EpollWait, Read
 from ...scenarios.format import Scenario, load
 from ...scenarios.generation import Generation, generation
 from ...system import this_release
-from ..harness import WorkerGroup, check_fd_budget, require_linux, sleeps_in
+from ..harness import StopSignal, WorkerGroup, check_fd_budget, require_linux, sleeps_in
 
 TAIL_S = 1.0  # a call still blocked this long after the last kernel event is reported "blocked"
 SETTLE_S = 0.03  # how long every thread must stay asleep before "all blocked" is believed
@@ -77,9 +77,8 @@ class _Run:
         self.clients: list = []
         self.accepted: list = []
         self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.stopfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        stack.callback(os.close, self.stopfd)
+        self.stop = stack.enter_context(StopSignal())  # re-poked until every thread has joined
+        self.stopfd = self.stop.fileno()
         self.thread_names = list(sc.threads)
         self.phase = [None] * len(self.thread_names)  # (call index, kind) announced before each call
         self.done = [False] * len(self.thread_names)
@@ -99,7 +98,7 @@ class _Run:
             if kind == "epoll":
                 ep = select.epoll()
                 self.stack.callback(ep.close)
-                ep.register(self.stopfd, select.EPOLLIN)
+                self.stop.watch(ep)
                 self.fds[name] = ep
             elif kind == "stream":
                 ours, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -234,7 +233,6 @@ class _Run:
         self.stop.set()
         for g in self.gates:  # a thread still at its gate sees the stop flag and leaves
             g.set()
-        os.eventfd_write(self.stopfd, 1)
         for name, kind in self.sc.objects.items():
             if kind == "listener":
                 try:
@@ -250,7 +248,7 @@ class _Run:
         self.build()
         n_ev = len(sc.kernel)
         self.hard_deadline = time.monotonic() + BLOCK_TIMEOUT_S * (n_ev + 2) + TAIL_S
-        group = WorkerGroup(len(self.thread_names), self.worker, name="scenario")
+        group = WorkerGroup(len(self.thread_names), self.worker, name="scenario", stop=self.stop)
         if sc.order == "kernel-first":
             for ev in sc.kernel:
                 self.fire(ev)

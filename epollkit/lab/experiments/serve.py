@@ -54,7 +54,7 @@ from ...errors import ExperimentTimeout
 from ...records import ServeResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
-from ..harness import ClientProcess, WorkerGroup, check_fd_budget, require_linux
+from ..harness import ClientProcess, StopSignal, WorkerGroup, check_fd_budget, require_linux
 
 STRATEGIES = ("shared", "sharded")
 REQUEST = struct.Struct("<II")  # request id, service time in microseconds
@@ -167,9 +167,7 @@ class _ServeRun:
 
     def execute(self) -> ServeResult:
         with ExitStack() as stack:
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
             self.clients, self.servers = [], {}
             for _ in range(self.connections):
                 a, b = socket.socketpair()
@@ -181,7 +179,7 @@ class _ServeRun:
             n_ep = 1 if self.strategy == "shared" else self.workers
             for _ in range(n_ep):
                 ep = stack.enter_context(select.epoll())
-                ep.register(self.stop_r, select.EPOLLIN)  # level-triggered, never drained
+                self.stop.watch(ep)  # level-triggered, never read; re-poked until all joined
                 self.epolls.append(ep)
             for j, fd in enumerate(self.servers):
                 self.epolls[0 if self.strategy == "shared" else j % self.workers].register(fd, self.flags)
@@ -192,7 +190,8 @@ class _ServeRun:
             for c in self.clients:  # the generator holds its own copies; ours would only keep them open
                 c.close()
             gen.wait_ready()
-            group = WorkerGroup(self.workers, self._worker, name=f"serve-{self.strategy}")
+            group = WorkerGroup(self.workers, self._worker, name=f"serve-{self.strategy}",
+                                stop=self.stop)
             stack.callback(self._stop, group)
             group.start()
             if not group.wait_blocked(timeout=10.0):
@@ -217,9 +216,8 @@ class _ServeRun:
         return self.done.wait(self.deadline)
 
     def _stop(self, group: WorkerGroup) -> None:
-        group.stop_flag.set()
-        os.write(self.stop_w, b"x")
-        group.join()
+        self.stop.set()
+        group.join()  # writes the stop eventfd again while a worker is still asleep
 
     def _worker(self, index: int, group: WorkerGroup) -> None:
         try:
@@ -230,7 +228,7 @@ class _ServeRun:
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
         ep = self.epolls[0 if self.strategy == "shared" else index]
-        stop_fd, stop, shared = self.stop_r, group.stop_flag, self.strategy == "shared"
+        stop_fd, stop, shared = self.stop.fileno(), group.stop_flag, self.strategy == "shared"
         servers, flags, n = self.servers, self.flags, len(self.plan)
         group.mark_ready(index)
         while True:
