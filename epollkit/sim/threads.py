@@ -46,7 +46,7 @@ def _flag(st: State, prop: str) -> None:
 
 
 def _flag_eagain(st: State, t: Thread) -> None:
-    """An accept()/read() found nothing. "eagain" (DESIGN.md): its wait had returned readiness --
+    """An accept()/read() found nothing. "eagain" (docs/architecture.md): its wait had returned readiness --
     whether this is the first call after the wait or the one that ends a drain loop. "eagain-first":
     the FIRST call after the wait found nothing (the seed post's "confused" thread: another thread
     took what its wake-up announced)."""

@@ -2,9 +2,10 @@
 sender writes numbered messages into it. Do the bytes reach the application's stream in the order they
 were sent?
 
-Each reader waits in ``epoll_wait()`` (strategy table in DESIGN.md), reads up to ``read_size`` bytes and
-"delivers" the chunk: appends it to the application's stream (a list, behind a lock -- the lock orders
-the appends, it does not close the gap between a ``read()`` and its delivery, which is the whole point).
+Each reader waits in ``epoll_wait()`` (strategy table in docs/architecture.md), reads up to ``read_size``
+bytes and "delivers" the chunk: appends it to the application's stream (a list, behind a lock -- the lock
+orders the appends, it does not close the gap between a ``read()`` and its delivery, which is the whole
+point).
 
 Observe, then interpret: the run records only the chunks each reader read, in its own order, and the
 order of the deliveries. Afterwards ``locate_chunks`` finds where each chunk sits in the sent stream (the
@@ -69,7 +70,7 @@ MAX_THINK_US = 100_000
 MAX_STREAM = 256 * MIB  # messages x message_size: the sent and the delivered stream are both kept
 DEFAULT_DEADLINE = 60.0
 
-#: strategies the lab runs: DESIGN.md's four, plus the early re-arm variant. ``et-once`` (one read
+#: strategies the lab runs: the contract's four, plus the early re-arm variant. ``et-once`` (one read
 #: per edge) strands bytes until the next write and would hang at the end; it is model-only.
 SUPPORTED = ("lt", "et", "lt-exclusive", "oneshot", "oneshot-early-rearm")
 

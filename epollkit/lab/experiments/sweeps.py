@@ -6,7 +6,7 @@ Every experiment here is ``epollkit.lab.accept`` with chosen parameters (the sam
 record); the sweeps tag each record's ``params`` with the swept value (``sweep``, ``rate``/``work_ms``/
 ``rotate_every``), so a list of records plots and records like any other.
 
-Why the orders are what they are (kernel functions, see ``reference/kernel-semantics.md``):
+Why the orders are what they are (kernel functions, see docs/kernel-rules.md):
 
 - ``blocking``: ``inet_csk_wait_for_connect()`` queues sleepers at the *tail* with
   ``prepare_to_wait_exclusive()``; a connection wakes the head: the longest sleeper -- FIFO, a round
