@@ -213,8 +213,7 @@ class _ReadRun:
             self.conn = conn
             cfd = conn.fileno()
 
-            n_epolls = 1 if s.topology == "shared" else self.readers
-            for _ in range(n_epolls):
+            for _ in range(s.epolls(self.readers)):
                 ep = stack.enter_context(select.epoll())
                 # The stop eventfd: level-triggered, never read, written until every reader has
                 # joined (harness/stop.py: on 5.5-5.12 one write wakes one sleeper of a shared set).
@@ -353,10 +352,10 @@ class _ReadRun:
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
         s, st = self.strat, self.stats[index]
-        ep = self.epolls[0 if s.topology == "shared" else index]
+        ep = self.epolls[s.epoll_of(index)]
         conn, cfd, size = self.conn, self.conn.fileno(), self.read_size
         stop = group.stop_flag
-        early = s.name == "oneshot-early-rearm"
+        early = s.rearm and not s.deliver_before_rearm
         group.mark_ready(index)
         while True:
             events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); stream + stop
