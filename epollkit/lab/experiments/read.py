@@ -45,6 +45,7 @@ from contextlib import ExitStack
 
 from ... import strategies
 from ...analysis.messages import locate_chunks, stream
+from ...analysis.stats import percentile
 from ...analysis.summarize import summarize_read
 from ...errors import ExperimentTimeout, LeakError
 from ...records import ReaderStats, ReadResult
@@ -447,8 +448,8 @@ def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
     samples.sort()
     return {
         "us_per_call": {
-            "median": round(samples[len(samples) // 2], 4),
-            "p90": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 4),
+            "median": round(percentile(samples, 0.5), 4),
+            "p90": round(percentile(samples, 0.9), 4),
             "min": round(samples[0], 4),
         },
         "calls": len(samples) * batch,
