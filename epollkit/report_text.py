@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-__all__ = ["bullets", "outcome_text", "scenario_rows", "trigger_table", "accept_summary_rows",
-           "SUMMARY_COLUMNS", "scenario_lines", "seconds"]
+__all__ = ["SUMMARY_COLUMNS", "bullets", "compare_throughput", "guide_saw", "loop_source",
+           "model_read_verdicts", "outcome_text", "scenario_lines", "scenario_rows", "seconds",
+           "summary_rows", "trigger_table", "verdict_lines"]
 
 
 def bullets(lines: Iterable[str]) -> str:
@@ -81,46 +82,56 @@ def trigger_table(results: dict, steps: Sequence[str]) -> list[dict]:
 #: the columns of notebook 10's summary table, in order, with what each one measures
 SUMMARY_COLUMNS = {
     "strategy": "how each worker waits (epollkit.strategies)",
-    "wake-ups/conn": "kernel wake-ups per connection (voluntary context switches of the workers)",
-    "EAGAIN/conn": "accept() calls that found nothing, per connection",
-    "max share": "largest fraction of the connections one worker took (1/workers is even)",
+    "wake-ups/conn": "kernel wake-ups per connection, paced (voluntary context switches: 02, Box 1)",
+    "EAGAIN/conn": "accept() calls that found nothing, per connection, paced",
+    "max share": "largest fraction of the connections one worker took, paced (1/workers is even)",
     "epoll_ctl/conn": "epoll_ctl() calls the workers made per connection after setup",
-    "conn/s (burst)": "connections accepted per second when the client connects as fast as it can",
-    "max in flight": "most workers inside accept() at the same moment, in the burst",
+    "conn/s burst": "connections accepted per second, client connecting as fast as it can: median",
+    "burst range": "min-max of conn/s over the burst repeats (the run-to-run spread)",
+    "reads: model": "the same pattern serving read(): can the model split or reorder a stream?",
+    "reads: live": "messages split / deliveries reordered in the live read races (all repeats)",
 }
 
 
-def _in_flight(trace) -> int:
-    """Largest number of accept() calls overlapping in time, from a lab trace."""
-    edges = sorted([(t_call, 1) for _w, _p, t_call, _t_ret, _d in trace]
-                   + [(t_ret, -1) for _w, _p, _t_call, t_ret, _d in trace])
-    best = cur = 0
-    for _t, step in edges:
-        cur += step
-        best = max(best, cur)
-    return best
+def model_read_verdicts(strategies: Iterable[str]) -> dict:
+    """For each read strategy: the model's answer, over every interleaving of 2 readers and 2 chunks,
+    to "can the stream be split or reordered?" (``sim.read(..., explore=True)``)."""
+    from . import sim
+
+    out = {}
+    for s in strategies:
+        r = sim.read(s, readers=2, messages=2, message_size=2048, read_size=2048, explore=True)
+        bad = sorted(set(r.witnesses or {}) & {"split", "reorder"})
+        out[s] = "can " + " and ".join(bad) if bad else "never (every interleaving)"
+    return out
 
 
-def accept_summary_rows(paced: Sequence, burst: Sequence, traces: dict | None = None) -> list[dict]:
-    """One row per strategy from a paced run (wake-ups, EAGAIN, fairness, epoll_ctl) and a burst run
-    (throughput) of the same strategy; ``traces`` maps strategy -> the burst run's accept trace."""
-    by_burst = {r.strategy: r for r in burst}
+def summary_rows(acc: dict, reads: dict | None, model: dict, read_of: dict) -> list[dict]:
+    """Notebook 10's table: one row per accept strategy from ``guide_lab.accept_runs`` (``acc``), the
+    live races of ``guide_lab.read_runs`` (``reads``, or None when not run) and ``model``
+    (:func:`model_read_verdicts`), matched through ``read_of`` (accept strategy -> read strategy)."""
+    from .lab.guide_lab import throughput
+
     rows = []
-    for r in paced:
-        b = by_burst.get(r.strategy)
+    for r in acc["paced"]:
         ctl = (r.params or {}).get("epoll_ctl")
-        row = {
+        tp = throughput(acc["burst"][r.strategy])
+        rd = read_of.get(r.strategy)
+        live = "-"
+        if rd and reads:
+            live = (f"{sum(x.split_messages for x in reads[rd])} split / "
+                    f"{sum(x.reordered for x in reads[rd])} reordered")
+        rows.append({
             "strategy": r.strategy,
             "wake-ups/conn": round(r.kernel_wakeups_per_connection, 2),
             "EAGAIN/conn": round(r.eagain_per_connection, 2),
             "max share": round(r.max_share, 2),
             "epoll_ctl/conn": "-" if ctl is None else round(ctl / r.connections, 2),
-            "conn/s (burst)": (round(b.accepted / b.duration_s) if b is not None and b.duration_s
-                               else None),
-            "max in flight": (_in_flight(traces[r.strategy]) if traces and r.strategy in traces
-                              else None),
-        }
-        rows.append(row)
+            "conn/s burst": tp["median"],
+            "burst range": f"{tp['min']}-{tp['max']}",
+            "reads: model": f"{rd}: {model[rd]}" if rd else "- (accept only)",
+            "reads: live": live,
+        })
     return rows
 
 
@@ -141,3 +152,75 @@ def scenario_lines(rows: Sequence[dict]) -> str:
         out.append(f"{r['scenario']}: {r['what']}\n    model : {r['model']}\n"
                    f"    kernel: {r['kernel']}  {verdict}".rstrip())
     return "\n".join(out)
+
+
+def loop_source(marker: str = "ep = self.epolls") -> str:
+    """The epoll branch of the accept lab's worker loop, as the lab runs it (read from its source)."""
+    import inspect
+
+    from .lab.accept_lab import _AcceptRun
+
+    src = inspect.getsource(_AcceptRun._loop).splitlines()
+    start = next(i for i, line in enumerate(src) if marker in line)
+    indent = len(src[start]) - len(src[start].lstrip())
+    return "\n".join(line[indent:] for line in src[start:])
+
+
+def _range(row: dict) -> tuple[int, int]:
+    lo, hi = str(row["burst range"]).split("-")
+    return int(lo), int(hi)
+
+
+def compare_throughput(rows: Sequence[dict], a: str, b: str) -> str:
+    """Is ``a``'s burst throughput lower than ``b``'s beyond the run-to-run spread? One paragraph."""
+    ra, rb = (next(r for r in rows if r["strategy"] == s) for s in (a, b))
+    (alo, ahi), (blo, bhi) = _range(ra), _range(rb)
+    ma, mb = ra["conn/s burst"], rb["conn/s burst"]
+    head = (f"{a}: median {ma} conn/s (range {alo}-{ahi}); {b}: median {mb} conn/s (range {blo}-{bhi}); "
+            f"{a} / {b} = {ma / mb:.2f}.")
+    if ahi < blo:
+        tail = f"Every {a} run was slower than every {b} run: lower throughput, measured."
+    elif alo > bhi:
+        tail = f"Every {a} run was faster than every {b} run: the claim is not supported here."
+    else:
+        tail = "The ranges overlap: no throughput difference was measured in this setup."
+    return head + "\n" + tail
+
+
+def verdict_lines(rows: Sequence[dict]) -> str:
+    """The post's failures and remedies, each with the table's numbers, as bullets."""
+    by = {r["strategy"]: r for r in rows}
+
+    def w(s):
+        return by[s]["wake-ups/conn"]
+
+    lines = [
+        f"LT on one shared instance (the post's first failure): {w('epoll-lt')} wake-ups per connection, "
+        f"{by['epoll-lt']['EAGAIN/conn']} EAGAIN: a second thread is woken, mostly inside the kernel.",
+        f"Private LT instances (the post's 'neither will ...'): {w('epoll-lt-private')} wake-ups "
+        "per connection (a herd is one per worker).",
+        f"ET on one shared instance: {w('epoll-et')} wake-ups, max share {by['epoll-et']['max share']} "
+        "(1.0 = one worker took every connection).",
+        f"EPOLLEXCLUSIVE: {w('epoll-exclusive')} wake-ups, max share {by['epoll-exclusive']['max share']} "
+        f"(rotated every 16 accepts: {by['epoll-exclusive-rotate']['max share']}, at "
+        f"{by['epoll-exclusive-rotate']['epoll_ctl/conn']} epoll_ctl per connection).",
+        f"ET + ONESHOT: {w('epoll-oneshot')} wake-ups at {by['epoll-oneshot']['epoll_ctl/conn']} epoll_ctl "
+        "per connection.",
+        f"Blocking accept(), no epoll at all: {w('blocking')} wake-ups, "
+        f"max share {by['blocking']['max share']}.",
+    ]
+    return bullets(lines)
+
+
+def guide_saw(rows: Sequence[dict], release: str) -> str:
+    """Notebook 10's "what you saw": which strategies woke one worker, which were fair, which are safe
+    for reads, on which kernel."""
+    one = [r["strategy"] for r in rows if r["wake-ups/conn"] <= 1.2]
+    fair = [r["strategy"] for r in rows if r["max share"] <= 0.4]
+    safe = [r["strategy"] for r in rows if "never" in str(r["reads: model"])]
+    return bullets([
+        f"Woke about one worker per connection (<= 1.2): {', '.join(one)}.",
+        f"Shared the load at light traffic (max share <= 0.4 with 4 workers): {', '.join(fair)}.",
+        f"Safe for reads on a shared set in the model: {', '.join(safe) or 'none'}.",
+        f"Kernel: Linux {release}.",
+    ])
