@@ -224,3 +224,49 @@ def guide_saw(rows: Sequence[dict], release: str) -> str:
         f"Safe for reads on a shared set in the model: {', '.join(safe) or 'none'}.",
         f"Kernel: Linux {release}.",
     ])
+
+
+# ------------------------------------------------------------------------------------ the herd's cost
+
+
+def _point(result, n: int) -> dict:
+    return next(p for p in result.points if p["waiters"] == n)
+
+
+def herd_detail(herds: dict, top: int, recorded: Sequence | None = None) -> str:
+    """For each herd-latency record at ``top`` waiters: how many the kernel woke, how many came back to
+    Python, when the connection was taken, the connect() time, and every sleep; then the same two counts
+    of ``recorded`` runs (when this one ran live) for comparison."""
+    lines = []
+    for s, r in herds.items():
+        p, zero = _point(r, top), _point(r, 0)
+        lines.append(
+            f"{s:>16}: woke {p['kernel_wakeups_per_connect']:g} of {top}, {p['returns_per_connect']:g} came "
+            f"back to Python ({p['eagain_per_connect']:g} to find nothing); taken "
+            f"{p['accepted_at_us'] / 1000:.2f} ms after connect() began, which took "
+            f"{p['connect_us']['median'] / 1000:.2f} ms (no waiter: {zero['connect_us']['median'] / 1000:.3f}"
+            f" ms); {p['voluntary_switches_per_connect']:g} sleeps in all")
+    if recorded:
+        lines.append("the recorded run, for comparison:")
+        for r in recorded:
+            if r.strategy in herds and any(p["waiters"] == top for p in r.points):
+                p = _point(r, top)
+                lines.append(f"{r.strategy:>16}: woke {p['kernel_wakeups_per_connect']:g}, "
+                             f"{p['returns_per_connect']:g} came back")
+    return "\n".join(lines)
+
+
+def select_terms_text(terms: dict) -> str:
+    """The two terms of a select() call's cost from three measured calls (keys: ``low``, ``high``, ``many``,
+    each ``{"fds": [numbers], "us": µs per call}``)."""
+    low, high, many = terms["low"], terms["high"], terms["many"]
+    per_fd_ns = (many["us"] - low["us"]) / (len(many["fds"]) - 1) * 1000
+    per_word_ns = (high["us"] - low["us"]) / ((high["fds"][0] - low["fds"][0]) / 64) * 1000
+    return bullets([
+        f"one fd numbered {low['fds'][0]}: {low['us']:.2f} µs per call",
+        f"one fd numbered {high['fds'][0]}: {high['us']:.2f} µs per call -> about {per_word_ns:.1f} ns per "
+        "64 descriptor numbers below the highest (one word of each set to copy and scan)",
+        f"{len(many['fds'])} fds (highest {max(many['fds'])}): {many['us']:.2f} µs per call -> about "
+        f"{per_fd_ns:.0f} ns per watched descriptor (its ->poll(), and CPython's own work to build the "
+        "bitmap; with timeout 0 no wait-queue entry is hung)",
+    ])
