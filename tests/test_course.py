@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from epollkit import kernel_versions, report_text
+from epollkit.analysis import kernel_versions
+from epollkit.view import report_text
 
 from ._readers import NOTEBOOK_DIR, NOTEBOOK_IDS, NOTEBOOKS, links, markdown_of, read
 
