@@ -38,7 +38,7 @@ def stamp(path: Path, nb, seconds: float) -> str:
     if TIME_LINE.search(first.source):
         first.source = TIME_LINE.sub(line, first.source)
     sys.path.insert(0, str(ROOT))
-    from epollkit.notebook import strip_widget_state
+    from epollkit.view.notebook import strip_widget_state
 
     strip_widget_state(nb)
     nbformat.write(nb, path)
