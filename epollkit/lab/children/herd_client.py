@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import errno
 import json
-import resource
 import socket
 import sys
 import time
 
 
 def connect_once(addr: tuple[str, int]) -> dict:
+    import resource  # Unix only: not at the top, so ``herd`` (which reads OK_ERRNOS) imports anywhere
+
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.setblocking(False)

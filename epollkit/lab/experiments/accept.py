@@ -30,7 +30,9 @@ from ...records import AcceptResult, WorkerStats
 from ...system import kernel_release
 from ...validate import check_deadline, check_int, check_number
 from ..harness import (
+    EVENTS_PER_WAIT,
     ClientProcess,
+    StopSignal,
     WorkerGroup,
     check_fd_budget,
     require_linux,
@@ -117,7 +119,7 @@ def accept(
         raise ValueError("client must be a dict {'module': str, 'args': callable(port) -> list} or None")
     require_linux(epoll=strat.wait == "epoll_wait",
                   flag="EPOLLEXCLUSIVE" if "EPOLLEXCLUSIVE" in strat.flags else None)
-    per_worker_fds = 2 if strat.topology == "reuseport" else 1
+    per_worker_fds = 2 if strat.topology == strategies.Topology.REUSEPORT else 1  # + its own listener
     check_fd_budget(workers * per_worker_fds + 8, f"{workers} workers ({strategy})")
 
     run = _AcceptRun(strat, workers, connections, 0.0 if burst else float(rate), deadline,
@@ -154,18 +156,16 @@ class _AcceptRun:
     def execute(self) -> AcceptResult:
         s = self.strat
         with ExitStack() as stack:
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
             self.done_r, self.done_w = os.pipe()
             stack.callback(os.close, self.done_r)
             stack.callback(os.close, self.done_w)
 
-            n_listeners = self.workers if s.topology == "reuseport" else 1
+            n_listeners = s.listeners(self.workers)
             port = 0
             for _ in range(n_listeners):
                 sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-                if s.topology == "reuseport":
+                if n_listeners > 1:  # a reuseport group
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 sock.bind((HOST, port))
                 port = sock.getsockname()[1]
@@ -174,25 +174,24 @@ class _AcceptRun:
                 # would poll() first (sock_call_ex), which is a different wait queue discipline.
                 sock.setblocking(s.wait == "accept")
                 self.listeners.append(sock)
-            if s.name.startswith("reuseport-cbpf-"):
+            if s.steer is not None:
                 from .reuseport import attach_cbpf
 
                 # the group's program picks socks[A % n]; socks[] is in listen() order = worker index
-                attach_cbpf(self.listeners[0], s.name.rsplit("-", 1)[1], n_listeners)
+                attach_cbpf(self.listeners[0], s.steer, n_listeners)
 
             if s.wait == "epoll_wait":
-                n_epolls = 1 if s.topology == "shared" else self.workers
-                for _ in range(n_epolls):
+                for _ in range(s.epolls(self.workers)):
                     ep = stack.enter_context(select.epoll())
-                    # The stop pipe is level-triggered and never drained: once written, every
-                    # waiter on every instance sees it (ep_poll_callback on each instance).
-                    ep.register(self.stop_r, select.EPOLLIN)
+                    # The stop eventfd: level-triggered, never read, written until every worker
+                    # has joined (harness/stop.py: one write may wake one sleeper of a shared set).
+                    self.stop.watch(ep)
                     self.epolls.append(ep)
                 # Registration order matters for EPOLLEXCLUSIVE: ep_ptable_queue_proc() appends
                 # exclusive entries at the tail, and __wake_up_common() scans from the head, so
                 # worker 0 (registered first) wins whenever it is idle.
                 for i, ep in enumerate(self.epolls):
-                    lsock = self.listeners[i if s.topology == "reuseport" else 0]
+                    lsock = self.listeners[s.listener_of(i)]
                     ep.register(lsock.fileno(), self.flags)
 
             if self.client_spec is None:
@@ -203,7 +202,7 @@ class _AcceptRun:
             client = stack.enter_context(ClientProcess(module, args))
             client.wait_ready()
 
-            group = WorkerGroup(self.workers, self._worker, name=f"accept-{s.name}")
+            group = WorkerGroup(self.workers, self._worker, name=f"accept-{s.name}", stop=self.stop)
             self.group = group
             stack.callback(self._stop, group)
             group.start()
@@ -231,10 +230,10 @@ class _AcceptRun:
             for i, (a, r, e, _ctl) in enumerate(self.stats)
         ]
         params = {"rate": self.rate or None, "burst": self.rate == 0, "deadline": self.deadline}
-        if s.name == "epoll-exclusive-rotate":
+        if s.rotate:
             params["rotate_every"] = self.rotate_every
-        if s.name.startswith("reuseport-cbpf-"):
-            params["cbpf"] = s.name.rsplit("-", 1)[1]
+        if s.steer is not None:
+            params["cbpf"] = s.steer
         if s.wait == "epoll_wait":
             params["epoll_ctl"] = sum(st[3] for st in self.stats)
         return summarize_accept(
@@ -271,8 +270,7 @@ class _AcceptRun:
                 grace_until = time.monotonic() + 2.0
 
     def _stop(self, group: WorkerGroup) -> None:
-        group.stop_flag.set()
-        os.write(self.stop_w, b"x")  # wakes every select/poll/epoll waiter
+        self.stop.set()  # wakes every select/poll/epoll waiter (group.join re-pokes it)
         for sock in self.listeners:
             try:
                 # wakes threads blocked in accept() (inet_csk_listen_stop -> EINVAL)
@@ -321,7 +319,7 @@ class _AcceptRun:
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
         s, st, stop = self.strat, self.stats[index], group.stop_flag
-        lsock = self.listeners[index if s.topology == "reuseport" else 0]
+        lsock = self.listeners[s.listener_of(index)]
         lfd = lsock.fileno()
         group.mark_ready(index)
 
@@ -339,8 +337,8 @@ class _AcceptRun:
 
         if s.wait == "select":
             while True:
-                readable, _, _ = select.select([lfd, self.stop_r], [], [])
-                if stop.is_set() or self.stop_r in readable:
+                readable, _, _ = select.select([lfd, self.stop.fileno()], [], [])
+                if stop.is_set():
                     return
                 st[1] += 1
                 self._accept_one(index, lsock)
@@ -348,18 +346,18 @@ class _AcceptRun:
         if s.wait == "poll":
             poller = select.poll()
             poller.register(lfd, select.POLLIN)
-            poller.register(self.stop_r, select.POLLIN)
+            poller.register(self.stop.fileno(), select.POLLIN)
             while True:
                 events = poller.poll()
-                if stop.is_set() or any(fd == self.stop_r for fd, _ in events):
+                if stop.is_set():
                     return
                 st[1] += 1
                 self._accept_one(index, lsock)
 
-        ep = self.epolls[0 if s.topology == "shared" else index]
+        ep = self.epolls[s.epoll_of(index)]
         own_accepts = 0
         while True:
-            events = ep.poll(-1, 2)  # no timeout, see the module docstring
+            events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); listener + stop
             if stop.is_set():
                 return
             if not any(fd == lfd for fd, _ in events):
@@ -375,7 +373,7 @@ class _AcceptRun:
                 # the listener is still readable, queues it and wakes one sleeper.
                 ep.modify(lfd, self.flags)
                 st[3] += 1
-            if s.name == "epoll-exclusive-rotate" and own_accepts and own_accepts % self.rotate_every == 0:
+            if s.rotate and own_accepts and own_accepts % self.rotate_every == 0:
                 # EPOLL_CTL_MOD of an EPOLLEXCLUSIVE item is EINVAL (ep_modify path in
                 # do_epoll_ctl), so rotate by DEL + ADD: the re-added entry goes to the tail of the
                 # listener's wait queue (ep_ptable_queue_proc -> add_wait_queue_exclusive).
@@ -386,7 +384,7 @@ class _AcceptRun:
 
 
 REFERENCE_WORKERS = (1, 2, 4, 8, 16)
-REFERENCE_STRATEGIES = tuple(s for s in SUPPORTED if s != "epoll-et-once")
+REFERENCE_STRATEGIES = tuple(s for s in SUPPORTED if not strategies.ACCEPT[s].strands_work)
 
 
 def reference_runs(connections: int = 200) -> list[AcceptResult]:

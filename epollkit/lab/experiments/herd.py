@@ -4,7 +4,7 @@ in a process of its own timing a non-blocking ``connect()``.
 On loopback the handshake and the listener's wake-up run inside the client's ``connect()`` call (see
 ``_herd_client``): ``tcp_child_process()`` -> ``sock_def_readable()`` -> ``__wake_up_common()`` walks
 the listener's wait queue and calls the wake function of every entry it has to wake. How many it has
-to wake is the whole story (``reference/kernel-semantics.md`` §1):
+to wake is the whole story (docs/kernel-rules.md §1):
 
 - ``select`` / ``poll``: each waiter hung a non-exclusive entry (``__pollwait()``); every one is woken,
   so the connect() time grows linearly with N.
@@ -68,6 +68,7 @@ from ..children.herd_client import OK_ERRNOS
 from ..harness import (
     WAIT_WCHANS,
     ClientProcess,
+    StopSignal,
     WorkerGroup,
     check_fd_room,
     raised_fd_limit,
@@ -209,7 +210,7 @@ def herd_latency(
 
 
 class _HerdRun:
-    """One sweep: a listener, a stop pipe, the waiters (grown point by point) and the client."""
+    """One sweep: a listener, a stop signal, the waiters (grown point by point) and the client."""
 
     def __init__(self, strat: strategies.Strategy, counts: list[int], repeats: int, deadline: float,
                  gap: float = DEFAULT_GAP):
@@ -218,7 +219,7 @@ class _HerdRun:
         self.counts = counts
         self.repeats = repeats
         self.deadline = deadline
-        self.stop = threading.Event()
+        self.stop: StopSignal | None = None  # made in execute(), closed by its ExitStack
         self.groups: list[WorkerGroup] = []
         self.epolls: list = []
         self.waiting: list[bool] = []
@@ -241,9 +242,8 @@ class _HerdRun:
         points: list[dict] = []
         with ExitStack() as stack:
             stack.enter_context(raised_fd_limit(self.counts[-1] * per_waiter_fds + 8))
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
+            self.stop_r = self.stop.fileno()
             self.listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             self.listener.bind((HOST, 0))
             self.listener.listen(BACKLOG)
@@ -374,8 +374,8 @@ class _HerdRun:
             for _ in range(k):
                 ep = select.epoll()
                 self.epolls.append(ep)
-                # The stop pipe is registered without EPOLLEXCLUSIVE: one write wakes every instance.
-                ep.register(self.stop_r, select.EPOLLIN)
+                # The stop eventfd, without EPOLLEXCLUSIVE: one write wakes every (private) instance.
+                self.stop.watch(ep)
                 # Registration order is wake order for EPOLLEXCLUSIVE: ep_ptable_queue_proc() adds
                 # exclusive entries at the tail, __wake_up_common() scans from the head.
                 ep.register(self.lfd, self.flags)
@@ -383,8 +383,8 @@ class _HerdRun:
         self.tids.extend([0] * k)
         for counter in (self.returns, self.accepts, self.eagain):
             counter.extend([0] * k)
-        group = WorkerGroup(k, lambda i, g, base=start: self._waiter(base + i, i, g), name=f"herd-{start}")
-        group.stop_flag = self.stop  # one stop flag for every group
+        group = WorkerGroup(k, lambda i, g, base=start: self._waiter(base + i, i, g), name=f"herd-{start}",
+                            stop=self.stop)  # one stop signal for every group
         self.groups.append(group)
         old = threading.stack_size(STACK_SIZE)  # process-wide: applies to threads started meanwhile
         try:
@@ -393,8 +393,7 @@ class _HerdRun:
             threading.stack_size(old)
 
     def _teardown(self) -> None:
-        self.stop.set()
-        os.write(self.stop_w, b"x")  # readable for good: wakes every select/poll/epoll waiter
+        self.stop.set()  # readable for good: wakes every select/poll/epoll waiter (joins re-poke it)
         try:
             # wakes the threads blocked in accept() (inet_csk_listen_stop -> EINVAL)
             self.listener.shutdown(socket.SHUT_RDWR)

@@ -2,9 +2,10 @@
 sender writes numbered messages into it. Do the bytes reach the application's stream in the order they
 were sent?
 
-Each reader waits in ``epoll_wait()`` (strategy table in DESIGN.md), reads up to ``read_size`` bytes and
-"delivers" the chunk: appends it to the application's stream (a list, behind a lock -- the lock orders
-the appends, it does not close the gap between a ``read()`` and its delivery, which is the whole point).
+Each reader waits in ``epoll_wait()`` (strategy table in docs/architecture.md), reads up to ``read_size``
+bytes and "delivers" the chunk: appends it to the application's stream (a list, behind a lock -- the lock
+orders the appends, it does not close the gap between a ``read()`` and its delivery, which is the whole
+point).
 
 Observe, then interpret: the run records only the chunks each reader read, in its own order, and the
 order of the deliveries. Afterwards ``locate_chunks`` finds where each chunk sits in the sent stream (the
@@ -17,10 +18,10 @@ checks itself (``mix(i)`` must match ``i``); shorter messages are prefixes of th
 few bytes therefore has one place in the stream; for a chunk so short that two places fit, the placement
 that counts fewer reorderings is chosen (the count is a lower bound, never inflated).
 
-Readers wait with no timeout (a timeout would add wake-ups and move the thread in ``ep->wq``): the stop
-is a pipe, registered level-triggered in every epoll set, that teardown writes to. The sender does NOT shut
-its side down after the last byte: the readers learn the end from the byte count, so no EOF wake-up cascade
-runs while the wake-ups are being counted.
+Readers wait with no timeout (a timeout would add wake-ups and move the thread in ``ep->wq``): the stop is the
+harness's eventfd (``harness/stop.py``), registered level-triggered in every epoll set, that teardown writes
+until every reader has joined. The sender does NOT shut its side down after the last byte: the readers learn
+the end from the byte count, so no EOF wake-up cascade runs while the wake-ups are being counted.
 
 Wake-ups (``kernel_wakeups``) are the readers' voluntary context switches (``task->nvcsw``, read by the
 main thread from ``/proc/self/task/<tid>/status``) between two readings: once every reader is asleep in
@@ -35,7 +36,6 @@ readers' GIL; ``sender="thread"`` keeps it in this process for comparison.
 
 from __future__ import annotations
 
-import os
 import select
 import socket
 import threading
@@ -45,14 +45,17 @@ from contextlib import ExitStack
 
 from ... import strategies
 from ...analysis.messages import locate_chunks, stream
+from ...analysis.stats import percentile
 from ...analysis.summarize import summarize_read
 from ...errors import ExperimentTimeout, LeakError
 from ...records import ReaderStats, ReadResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
 from ..harness import (
+    EVENTS_PER_WAIT,
     JOIN_TIMEOUT_S,
     ClientProcess,
+    StopSignal,
     WorkerGroup,
     check_fd_budget,
     require_linux,
@@ -68,7 +71,7 @@ MAX_THINK_US = 100_000
 MAX_STREAM = 256 * MIB  # messages x message_size: the sent and the delivered stream are both kept
 DEFAULT_DEADLINE = 60.0
 
-#: strategies the lab runs: DESIGN.md's four, plus the early re-arm variant. ``et-once`` (one read
+#: strategies the lab runs: the contract's four, plus the early re-arm variant. ``et-once`` (one read
 #: per edge) strands bytes until the next write and would hang at the end; it is model-only.
 SUPPORTED = ("lt", "et", "lt-exclusive", "oneshot", "oneshot-early-rearm")
 
@@ -189,9 +192,7 @@ class _ReadRun:
     def execute(self) -> ReadResult:
         s = self.strat
         with ExitStack() as stack:
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
             lsock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             lsock.bind((HOST, 0))
             lsock.listen(1)
@@ -215,18 +216,17 @@ class _ReadRun:
             self.conn = conn
             cfd = conn.fileno()
 
-            n_epolls = 1 if s.topology == "shared" else self.readers
-            for _ in range(n_epolls):
+            for _ in range(s.epolls(self.readers)):
                 ep = stack.enter_context(select.epoll())
-                # Level-triggered and never drained: once written, every waiter on every instance
-                # is woken (ep_poll_callback on each), and stays woken.
-                ep.register(self.stop_r, select.EPOLLIN)
+                # The stop eventfd: level-triggered, never read, written until every reader has
+                # joined (harness/stop.py: on 5.5-5.12 one write wakes one sleeper of a shared set).
+                self.stop.watch(ep)
                 # EPOLLEXCLUSIVE entries wake in registration order (ep_ptable_queue_proc appends
                 # them at the tail of the socket's wait queue; __wake_up_common scans from the head).
                 ep.register(cfd, self.flags)
                 self.epolls.append(ep)
 
-            group = WorkerGroup(self.readers, self._reader, name=f"read-{s.name}")
+            group = WorkerGroup(self.readers, self._reader, name=f"read-{s.name}", stop=self.stop)
             # one callback stops everything in order: readers woken, sender's socket shut down, sender
             # joined, readers joined (see _stop)
             stack.callback(self._stop, group, out)
@@ -301,9 +301,8 @@ class _ReadRun:
         """Teardown, in order: stop flag -> wake every reader -> shut the sender's socket down -> join
         the sender thread -> join the readers. ``LeakError`` if a thread is still alive. (A sender
         process is killed and reaped afterwards by its ``ClientProcess``.)"""
-        group.stop_flag.set()
+        self.stop.set()  # wakes the readers in every epoll set (group.join re-pokes it)
         self.send_stop.set()  # a pacing sender stops waiting
-        os.write(self.stop_w, b"x")  # wakes every reader in every epoll set
         if out is not None:
             try:
                 out.shutdown(socket.SHUT_RDWR)  # a sender blocked in send() returns (EPIPE)
@@ -356,14 +355,14 @@ class _ReadRun:
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
         s, st = self.strat, self.stats[index]
-        ep = self.epolls[0 if s.topology == "shared" else index]
+        ep = self.epolls[s.epoll_of(index)]
         conn, cfd, size = self.conn, self.conn.fileno(), self.read_size
-        stop_fd, stop = self.stop_r, group.stop_flag
-        early = s.name == "oneshot-early-rearm"
+        stop = group.stop_flag
+        early = s.rearm and not s.deliver_before_rearm
         group.mark_ready(index)
         while True:
-            events = ep.poll(-1, 2)  # no timeout, see the module docstring
-            if stop.is_set() or any(fd == stop_fd for fd, _ in events):
+            events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); stream + stop
+            if stop.is_set():
                 return
             if not any(fd == cfd for fd, _ in events):
                 continue
@@ -451,8 +450,8 @@ def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
     samples.sort()
     return {
         "us_per_call": {
-            "median": round(samples[len(samples) // 2], 4),
-            "p90": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 4),
+            "median": round(percentile(samples, 0.5), 4),
+            "p90": round(percentile(samples, 0.9), 4),
             "min": round(samples[0], 4),
         },
         "calls": len(samples) * batch,

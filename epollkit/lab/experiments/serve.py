@@ -46,6 +46,7 @@ import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 
+from ... import strategies
 from ...analysis import queueing
 from ...analysis.queueing import model_prediction
 from ...analysis.stats import latency_stats
@@ -54,9 +55,9 @@ from ...errors import ExperimentTimeout
 from ...records import ServeResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
-from ..harness import ClientProcess, WorkerGroup, check_fd_budget, require_linux
+from ..harness import ClientProcess, StopSignal, WorkerGroup, check_fd_budget, require_linux
 
-STRATEGIES = ("shared", "sharded")
+STRATEGIES = tuple(strategies.SERVE)
 REQUEST = struct.Struct("<II")  # request id, service time in microseconds
 ANSWER = struct.Struct("<I")  # request id, sent back when the service is done
 WARMUP = 0.1
@@ -163,13 +164,14 @@ class _ServeRun:
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.epolls: list = []
-        self.flags = select.EPOLLIN | (select.EPOLLET | select.EPOLLONESHOT if strategy == "shared" else 0)
+        self.strat = strategies.get("serve", strategy)
+        self.flags = 0
+        for name in self.strat.flags:
+            self.flags |= getattr(select, name)
 
     def execute(self) -> ServeResult:
         with ExitStack() as stack:
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
             self.clients, self.servers = [], {}
             for _ in range(self.connections):
                 a, b = socket.socketpair()
@@ -178,13 +180,12 @@ class _ServeRun:
                 b.setblocking(False)
                 self.clients.append(a)
                 self.servers[b.fileno()] = b
-            n_ep = 1 if self.strategy == "shared" else self.workers
-            for _ in range(n_ep):
+            for _ in range(self.strat.epolls(self.workers)):
                 ep = stack.enter_context(select.epoll())
-                ep.register(self.stop_r, select.EPOLLIN)  # level-triggered, never drained
+                self.stop.watch(ep)  # level-triggered, never read; re-poked until all joined
                 self.epolls.append(ep)
             for j, fd in enumerate(self.servers):
-                self.epolls[0 if self.strategy == "shared" else j % self.workers].register(fd, self.flags)
+                self.epolls[self.strat.epoll_of(j % self.workers)].register(fd, self.flags)
 
             gen = stack.enter_context(_GeneratorProcess(
                 [self.workers, self.utilization, len(self.plan), self.service_ms, self.cv,
@@ -192,7 +193,8 @@ class _ServeRun:
             for c in self.clients:  # the generator holds its own copies; ours would only keep them open
                 c.close()
             gen.wait_ready()
-            group = WorkerGroup(self.workers, self._worker, name=f"serve-{self.strategy}")
+            group = WorkerGroup(self.workers, self._worker, name=f"serve-{self.strategy}",
+                                stop=self.stop)
             stack.callback(self._stop, group)
             group.start()
             if not group.wait_blocked(timeout=10.0):
@@ -217,9 +219,8 @@ class _ServeRun:
         return self.done.wait(self.deadline)
 
     def _stop(self, group: WorkerGroup) -> None:
-        group.stop_flag.set()
-        os.write(self.stop_w, b"x")
-        group.join()
+        self.stop.set()
+        group.join()  # writes the stop eventfd again while a worker is still asleep
 
     def _worker(self, index: int, group: WorkerGroup) -> None:
         try:
@@ -229,8 +230,8 @@ class _ServeRun:
             raise
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
-        ep = self.epolls[0 if self.strategy == "shared" else index]
-        stop_fd, stop, shared = self.stop_r, group.stop_flag, self.strategy == "shared"
+        ep = self.epolls[self.strat.epoll_of(index)]
+        stop_fd, stop, shared = self.stop.fileno(), group.stop_flag, self.strat.rearm
         servers, flags, n = self.servers, self.flags, len(self.plan)
         group.mark_ready(index)
         while True:
@@ -287,7 +288,8 @@ class _ServeRun:
         # the same requests, at the times they were really sent, with the service times really slept,
         # through ideal FIFO queues: what is left between this and the measurement is the server's cost
         order = sorted(range(n), key=sent.__getitem__)
-        shares = None if self.strategy == "shared" else [self.plan[i][1] % self.workers for i in order]
+        shares = None if self.strat.epolls(self.workers) == 1 else [
+            self.plan[i][1] % self.workers for i in order]
         ideal = queueing.fifo_replay([sent[i] for i in order], [self.end[i] - self.start[i] for i in order],
                                      self.workers, shares)
         replay = [0.0] * n

@@ -1,10 +1,11 @@
 """Plumbing shared by every live experiment: platform gates, thread states from /proc, a worker-thread
 group that always stops, and a client that runs in a process of its own.
 
-Teardown follows one order everywhere (``reference/style.md`` §6): set the stop flag -> make a wake-up fd
-readable in every epoll set -> ``shutdown()`` the listener(s) (this is what wakes a thread blocked in
-``accept()``, with ``EINVAL``; ``close()`` alone does not: ``inet_shutdown()`` -> ``inet_csk_listen_stop()``)
--> join with a timeout -> close fds in reverse -> raise :class:`LeakError` if anything is still alive.
+Teardown follows one order everywhere (docs/architecture.md, "The lab's shared skeleton"): set the stop flag
+-> make a wake-up fd readable in every epoll set -> ``shutdown()`` the listener(s) (this is what wakes a
+thread blocked in ``accept()``, with ``EINVAL``; ``close()`` alone does not: ``inet_shutdown()`` ->
+``inet_csk_listen_stop()``) -> join with a timeout -> close fds in reverse -> raise :class:`LeakError` if
+anything is still alive.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from ...data import ROOT
 from ...errors import ExperimentTimeout, LeakError, UnsupportedPlatform
 from ...system import epoll_hidden
+from .stop import REPOKE_S, StopSignal
 
 JOIN_TIMEOUT_S = 5.0
 
@@ -142,13 +144,17 @@ class WorkerGroup:
     """Start worker threads, remember their native ids, collect their exceptions, always join.
 
     ``target(index, group)`` runs in each thread; it must call ``group.mark_ready(index)`` just before
-    its first blocking wait. ``stop_flag`` is set at teardown; the caller's wake-up mechanism (a stop
-    pipe in every epoll set, ``shutdown()`` of the listener) must then make every blocked call return.
+    its first blocking wait. ``stop_flag`` is set at teardown; the caller's wake-up mechanism (the
+    ``stop`` signal in every wait set, ``shutdown()`` of the listener) must then make every blocked call
+    return. With a ``stop`` signal, :meth:`join` writes it again each time a join waits
+    ``REPOKE_S`` in vain (see :mod:`epollkit.lab.harness.stop`).
     """
 
-    def __init__(self, count: int, target: Callable[[int, WorkerGroup], None], name: str = "worker"):
+    def __init__(self, count: int, target: Callable[[int, WorkerGroup], None], name: str = "worker",
+                 stop: StopSignal | None = None):
         self.count = count
-        self.stop_flag = threading.Event()
+        self.stop = stop
+        self.stop_flag = stop.flag if stop is not None else threading.Event()
         self.failed = threading.Event()
         self.errors: list[BaseException] = []
         self.tids: list[int] = [0] * count
@@ -186,11 +192,17 @@ class WorkerGroup:
         return wait_until_blocked(self.tids, timeout=timeout, settle=settle, ready=self.all_ready)
 
     def join(self, timeout: float = JOIN_TIMEOUT_S) -> None:
-        """Join every started thread; raise LeakError naming the ones still alive."""
+        """Join every started thread, re-poking the stop signal (if any) every ``REPOKE_S`` while one is
+        still alive; raise LeakError naming the ones still alive at ``timeout``."""
         deadline = time.monotonic() + timeout
         for t in self._threads:
-            if t.ident is not None:
-                t.join(max(0.0, deadline - time.monotonic()))
+            while t.ident is not None and t.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                t.join(min(left, REPOKE_S) if self.stop is not None else left)
+                if t.is_alive() and self.stop is not None:
+                    self.stop.poke()  # 5.5-5.12 without the cascade: one write wakes one sleeper
         alive = [t.name for t in self._threads if t.is_alive()]
         if alive:
             raise LeakError(f"{len(alive)} worker thread(s) did not stop: {', '.join(alive[:5])}")
