@@ -1,6 +1,6 @@
-"""Performance figures of notebooks 04 and 05 (prints a table; not a test).
+"""Performance figures of notebooks 05 and 06 (prints a table; not a test).
 
-- wall time of each default experiment cell of 04_accept_fixes and 05_reuseport (target: < 5 s each)
+- wall time of each default experiment cell of 05_accept_fixes and 06_reuseport (target: < 5 s each)
 - execution time of the two notebooks, headless (target: < 90 s each)
 - the accept-latency sweep against the M/M/c formula at 50 % load (target: within 5 %, or explained):
   blocking and epoll-exclusive (one shared accept queue), 4 workers, 1000 connections, 5 ms mean work
@@ -83,7 +83,7 @@ def notebooks() -> None:
     from nbclient import NotebookClient
 
     print("notebooks (headless, live):")
-    for name in ("04_accept_fixes", "05_reuseport"):
+    for name in ("05_accept_fixes", "06_reuseport"):
         path = ROOT / "notebooks" / f"{name}.ipynb"
         nb = nbformat.read(path, as_version=4)
         t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Time per "be the scheduler" click, and the explorations notebook 03 runs (prints a table; not a test).
+"""Time per "be the scheduler" click, and the explorations notebook 04 runs (prints a table; not a test).
 
 Targets (issue 4): a click answered in < 100 ms; each exploration (2-3 threads, <= 3 events) < 1 s.
 
@@ -47,7 +47,7 @@ def main() -> None:
     print(f"  'All outcomes from here' (epoll-lt, 2 workers, after 3 steps): "
           f"{1e3 * (time.perf_counter() - t0):.1f} ms")
 
-    print("\nexplorations: notebook 03 runs 2 workers x 2 connections; larger ones for comparison")
+    print("\nexplorations: notebook 04 runs 2 workers x 2 connections; larger ones for comparison")
     for name in NOTEBOOK_03:
         row = [f"  {name:17}"]
         for workers, conns in ((2, 2), (2, 3), (3, 2)):

@@ -33,7 +33,7 @@ def read(path: Path):
 
 def number(path: Path) -> int | None:
     """The teaching-order number of ``NN_name.ipynb``, or None."""
-    m = re.match(r"(\d+)_", Path(path).name)
+    m = re.match(r"(\d+)[a-z]?_", Path(path).name)
     return int(m.group(1)) if m else None
 
 

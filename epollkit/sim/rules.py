@@ -84,7 +84,10 @@ def ep_wq_insert(wq: tuple, name: str) -> tuple:
 def wake_ep_sleeper(st: State, ep: str, log: list | None, how: str, cause: int | None) -> bool:
     """``wake_up(&ep->wq)``: wake ONE thread asleep in ``epoll_wait()``, the head of ``ep->wq``
     (LIFO: ``ep_poll()`` adds itself with ``__add_wait_queue_exclusive()``, a head insert). Since 5.7
-    the woken entry removes itself (``ep_autoremove_wake_function``)."""
+    (412895f03cbf) a successfully woken entry is removed (``init_wait()`` -> ``autoremove_wake_function``);
+    since a16ceb139610 (2022, backported to stable as far as 5.4) it is removed unconditionally
+    (``ep_autoremove_wake_function``). Out of scope: 5.5-5.6, where a woken entry stayed queued and several
+    wake-ups could hit it (the lost wake-up 412895f03cbf fixed); the model does not imitate them."""
     e = st.epolls[ep]
     if not e.wq:
         return False
@@ -145,8 +148,11 @@ def wake_up_source(st: State, src: str, log: list | None, cause: int | None) -> 
         if entry.kind == "epoll":
             woke = ep_poll_callback(st, entry.who, src, log, cause)
         else:
-            # autoremove_wake_function (accept: inet_csk_wait_for_connect) / pollwake (select, poll):
-            # the entry leaves the queue when its thread wakes; the thread re-adds it if it sleeps again.
+            # accept (inet_csk_wait_for_connect): autoremove_wake_function removes the entry on wake-up.
+            # select/poll (pollwake -> __pollwake): the kernel does NOT remove it -- it sets
+            # pwq->triggered and the entry stays on every watched queue until poll_freewait() at return;
+            # the re-scan hangs no new ones. Removing it here gives the same wake-up counts (non-exclusive
+            # entries are all woken anyway) and keeps one entry per sleeping thread in the model's queues.
             st.queues[src] = tuple(x for x in st.queues[src] if x != entry)
             what = "blocked in accept(), FIFO" if entry.kind == "accept" else "in select()/poll()"
             wake_thread(st, entry.who, log, f"{what} on {src}", cause)

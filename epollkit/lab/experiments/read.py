@@ -132,7 +132,9 @@ def read(
     message_size  bytes per message, 1 B-1 MiB (default 64)
     read_size     bytes asked of each ``read()``, 1 B-1 MiB (default 2048, as in the post)
     think_us      microseconds a reader sleeps between its wake-up and its first ``read()``
-                  (0-100 000): widens the race window. ``time.sleep`` cannot sleep less than ~50 us.
+                  (0-100 000). Notebook 07 measures what it does to the race (it
+                  closes more than it widens: the readers fall into taking turns).
+                  ``time.sleep`` cannot sleep less than ~50 us.
     per_send      messages written per ``send()`` (1 = paced by the syscall, 16 = bursts of 16)
     pace_us       microseconds the sender sleeps between ``send()`` calls (0 = as fast as it can)
     sender        ``"process"`` (default: its own process, outside the readers' GIL) or ``"thread"``

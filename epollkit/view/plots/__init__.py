@@ -19,6 +19,7 @@ from .accept import (
     rotate_cost,
 )
 from .compare import model_vs_lab
+from .course import oneshot_price_panels
 from .history import herd_latency_curve, multiplex_cost
 from .queueing import accept_latency, serve_latency, serve_percentiles
 from .read import read_races, read_throughput
@@ -37,6 +38,7 @@ __all__ = [
     "incoming_cpu",
     "max_share_sweep",
     "model_vs_lab",
+    "oneshot_price_panels",
     "multiplex_cost",
     "oneshot_price",
     "outcome_ranges",
