@@ -24,6 +24,7 @@ RECORDERS = {
     "serve": "epollkit.lab.serve_lab:reference_runs",
     "multiplex": "epollkit.lab.multiplex_lab:reference_runs",
     "herd_latency": "epollkit.lab.herd:reference_runs",
+    "uring_accept": "epollkit.lab.uring_accept:reference_runs",
 }
 
 
