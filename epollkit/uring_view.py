@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import sys
 
-from . import data
-from . import uring_record  # noqa: F401  (registers "uring-accept" so recorded files load)
+from . import data, uring_record
+
+assert uring_record.EXPERIMENT  # imported for its registration: recorded "uring-accept" files load
 
 RECORDED = "uring_accept"
 
@@ -64,7 +65,8 @@ def compare_or_recorded(workers: int = 4, connections: int = 200, *, rate: float
         from .lab.uring_accept import compare
 
         return compare(workers, connections, rate=rate, work_ms=work_ms)
-    out = [_recorded(m, workers, rate, work_ms, "defer-taskrun", False)[0] for m in ("multishot", "single-shot")]
+    out = [_recorded(m, workers, rate, work_ms, "defer-taskrun", False)[0]
+           for m in ("multishot", "single-shot")]
     print(f"NOT LIVE ({why}): io_uring rows recorded, {data.describe(RECORDED)}.")
     epoll = [r for r in data.find("accept", workers=workers)
              if r.strategy in ("epoll-lt-private", "epoll-exclusive")]
@@ -115,7 +117,8 @@ def explorer(mode: str = "multishot", rings: int = 4, rate: float = 400.0, work_
 
     pick = w.Dropdown(options=["multishot", "single-shot"], value=mode, description="mode")
     n = w.IntSlider(value=rings, min=1, max=8, description="rings", continuous_update=False)
-    pace = w.FloatLogSlider(value=rate, base=10, min=2, max=3.6, description="conn/s", continuous_update=False)
+    pace = w.FloatLogSlider(value=rate, base=10, min=2, max=3.6, description="conn/s",
+                            continuous_update=False)
     work = w.FloatSlider(value=work_ms, min=0.0, max=10.0, step=0.5, description="work ms",
                          continuous_update=False)
 

@@ -145,7 +145,8 @@ class _Run:
             self.lsock = lsock
             port = lsock.getsockname()[1]
             if self.shared:
-                self.shared_ring_obj = stack.enter_context(Ring(max(64, 4 * self.workers), "plain"))
+                ring = self.shared_ring_obj = stack.enter_context(Ring(max(64, 4 * self.workers), "plain"))
+                stack.callback(lambda: _close_accepted(ring.reap()))  # after the workers have stopped
 
             client = stack.enter_context(ClientProcess(
                 "epollkit.lab._client", ["connect", HOST, port, self.connections, self.rate]))
@@ -222,8 +223,7 @@ class _Run:
 
     # ------------------------------------------------------------------------------------ workers
 
-    def _booked(self, index: int, fd: int) -> None:
-        os.close(fd)
+    def _booked(self, index: int) -> None:
         st = self.stats[index]
         with self.book:
             st["accepts"] += 1
@@ -254,7 +254,7 @@ class _Run:
 
         if res >= 0:
             first[0] = False
-            self._booked(index, res)
+            self._booked(index)
             return "rearm" if not (self.multishot and flags & CQE_F_MORE) else "ok"
         st["empty_cqes"] += 1
         if first[0] and self.multishot and res == -errno.EINVAL:
@@ -269,29 +269,35 @@ class _Run:
 
         # Created in the worker thread: with SINGLE_ISSUER the creating task is the only submitter.
         with Ring(64, self.setup) as ring:
-            lfd, st, first = self.lsock.fileno(), self.stats[index], [True]
-            ring.prep_poll(self.stop_r, user_data=STOP | index)
-            ring.prep_accept(lfd, multishot=self.multishot, user_data=ACCEPT | index)
-            with self.book:  # held across the submit: arm_order is the order the entries were queued
-                ring.submit()  # io_accept() finds nothing and arms (io_arm_poll_handler) in this call
-                self.arm_order.append(index)
-            group.mark_ready(index)
-            while True:
-                ring.submit(wait=1)  # submits any new accept and sleeps for the next completion
-                st["enters"] += 1
-                for cqe in ring.reap():
-                    if cqe[0] & STOP or group.stop_flag.is_set():
-                        return
-                    if self._handle(index, cqe, first) == "rearm":
-                        if self.multishot:
-                            with self.book:
-                                self.rearms += 1
-                        ring.prep_accept(lfd, multishot=self.multishot, user_data=ACCEPT | index)
+            try:
+                self._serve_own(index, group, ring)
+            finally:
+                _close_accepted(ring.reap())  # connections accepted after the stop: close them too
+
+    def _serve_own(self, index: int, group: WorkerGroup, ring) -> None:
+        lfd, st, first = self.lsock.fileno(), self.stats[index], [True]
+        ring.prep_poll(self.stop_r, user_data=STOP | index)
+        ring.prep_accept(lfd, multishot=self.multishot, user_data=ACCEPT | index)
+        with self.book:  # held across the submit: arm_order is the order the entries were queued
+            ring.submit()  # io_accept() finds nothing and arms (io_arm_poll_handler) in this call
+            self.arm_order.append(index)
+        group.mark_ready(index)
+        while True:
+            ring.submit(wait=1)  # submits any new accept and sleeps for the next completion
+            st["enters"] += 1
+            for cqe in _close_accepted(ring.reap()):
+                if cqe[0] & STOP or group.stop_flag.is_set():
+                    return
+                if self._handle(index, cqe, first) == "rearm":
+                    if self.multishot:
+                        with self.book:
+                            self.rearms += 1
+                    ring.prep_accept(lfd, multishot=self.multishot, user_data=ACCEPT | index)
 
     def _loop_shared(self, index: int, group: WorkerGroup) -> None:
         ring, lock, lfd, st, first = self.shared_ring_obj, self.ring_lock, self.lsock.fileno(), \
             self.stats[index], [True]
-        from .uring_ring import io_uring_enter, ENTER_GETEVENTS
+        from .uring_ring import ENTER_GETEVENTS, io_uring_enter
 
         with lock:
             ring.prep_poll(self.stop_r, user_data=STOP | index)
@@ -304,7 +310,7 @@ class _Run:
             io_uring_enter(ring.fd, 0, 1, ENTER_GETEVENTS)
             st["enters"] += 1
             with lock:
-                cqes = ring.reap()
+                cqes = _close_accepted(ring.reap())
             for cqe in cqes:
                 if cqe[0] & STOP or group.stop_flag.is_set():
                     return
@@ -312,6 +318,15 @@ class _Run:
                     with lock:  # this thread took the connection; it puts an accept back
                         ring.prep_accept(lfd, multishot=self.multishot, user_data=ACCEPT | index)
                         ring.submit()
+
+
+def _close_accepted(cqes: list) -> list:
+    """Close the fd of every accept CQE that carries one, at once (the loop owns the fds' lifetime, so
+    an error or the stop can never leave an accepted connection open); return the CQEs."""
+    for ud, res, _fl in cqes:
+        if ud & ACCEPT and res >= 0:
+            os.close(res)
+    return cqes
 
 
 def group_alive(group: WorkerGroup) -> bool:

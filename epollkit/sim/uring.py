@@ -75,14 +75,14 @@ def predict(mode: str, workers: int, connections: int, *, rate: float | None = 4
     if shared_ring:
         # one ring: the accepted fd lands in the shared CQ; which thread reaps it is a race the model
         # does not decide. What it does decide: every waiting thread is woken by each CQE.
-        counts = [0.0] * workers
         return UringPrediction(mode, workers, True, connections, [], [1 / workers] * workers,
                                1 / workers, float(workers),
                                "shared ring: every CQE wakes every thread in io_cqring_wait (nr_exclusive 0)")
     if mode == "multishot":
         winner = order[0]
         accepts = [winner] * connections
-        rule = f"multishot: the first armed entry (worker {winner}) stays at the head and takes every connection"
+        rule = (f"multishot: the first armed entry (worker {winner}) stays at the head and takes every "
+                "connection")
     else:
         accepts = _single_shot(order, connections, rate, work_ms / 1000.0)
         rule = "single-shot: the woken entry is unlinked and re-armed at the tail -- round robin in arm order"
