@@ -18,7 +18,7 @@ import pytest
 from epollkit import data
 from epollkit.errors import UnsupportedPlatform
 from epollkit.results import from_dict
-from epollkit.sim.uring import predict
+from epollkit.sim.uring import predict, transitions_agreeing
 from epollkit.uring_record import UringAcceptResult
 
 from .conftest import assert_same_resources, snapshot
@@ -73,6 +73,12 @@ def test_model_single_shot_under_load_gives_a_queued_connection_to_the_worker_th
     assert p.accept_order == [0, 1, 0, 1]
 
 
+def test_hand_overs_survive_a_phase_shift_that_positions_do_not():
+    assert transitions_agreeing([0, 1, 2, 0, 1, 2], [0, 1, 2, 0, 1, 2]) == 5
+    assert transitions_agreeing([1, 2, 0, 1, 2, 0], [0, 1, 2, 0, 1, 2]) == 5
+    assert transitions_agreeing([0, 0, 0], [0, 1, 2]) == 0
+
+
 def test_model_shared_ring_wakes_every_thread_per_connection():
     assert predict("single-shot", 4, 10, shared_ring=True).wakeups_per_connection == 4.0
 
@@ -112,7 +118,8 @@ def test_single_shot_rearmed_accepts_rotate_round_robin_like_the_model():
     p = predict("single-shot", 4, 120, arm_order=r.params["arm_order"])
     assert r.lost == 0
     assert r.accept_order[:4] == p.accept_order[:4] == r.params["arm_order"]
-    assert windows_are_permutations(r.accept_order, 4) >= 0.8  # round robin, allowing a few swaps
+    assert windows_are_permutations(r.accept_order, 4) >= 0.6  # round robin, allowing a few swaps
+    assert transitions_agreeing(r.accept_order, p.accept_order) >= 0.8 * 119
     assert r.max_share <= 0.35
     assert r.kernel_wakeups_per_connection < 1.5
 

@@ -142,3 +142,11 @@ def same_up_to_renaming(a, b) -> bool:
         if fwd.setdefault(x, y) != y or back.setdefault(y, x) != x:
             return False
     return True
+
+
+def transitions_agreeing(measured, predicted) -> int:
+    """How many hand-overs ``measured[k] -> measured[k+1]`` also occur as a hand-over in ``predicted``
+    (pure). Unlike position-by-position equality, one late re-submit costs a couple of hand-overs, not
+    every later position."""
+    allowed = set(zip(predicted, predicted[1:]))
+    return sum(1 for pair in zip(measured, measured[1:]) if pair in allowed)
