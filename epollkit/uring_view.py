@@ -127,7 +127,7 @@ def explorer(mode: str = "multishot", rings: int = 4, rate: float = 400.0, work_
         arm = r.params.get("arm_order")
         p = predict(r.mode, r.workers, r.connections, rate=r.params.get("rate"),
                     work_ms=r.params.get("work_ms", 0.0), arm_order=arm)
-        live = "live" if unavailable() is None else "NOT LIVE, recorded"
+        live = "live" if unavailable() is None else "NOT LIVE, see above"
         print(f"{r.strategy} ({live}, Linux {r.kernel}): {r.workers} rings, busiest {r.max_share:.0%}, "
               f"{r.kernel_wakeups_per_connection:.2f} wake-ups/connection; model: busiest {p.max_share:.0%}")
         fig, ax = plt.subplots(figsize=(8, 1.9))

@@ -148,5 +148,5 @@ def transitions_agreeing(measured, predicted) -> int:
     """How many hand-overs ``measured[k] -> measured[k+1]`` also occur as a hand-over in ``predicted``
     (pure). Unlike position-by-position equality, one late re-submit costs a couple of hand-overs, not
     every later position."""
-    allowed = set(zip(predicted, predicted[1:]))
-    return sum(1 for pair in zip(measured, measured[1:]) if pair in allowed)
+    allowed = set(zip(predicted, predicted[1:], strict=False))
+    return sum(1 for pair in zip(measured, measured[1:], strict=False) if pair in allowed)
