@@ -1,8 +1,9 @@
 """The io_uring accept table: mode x workers x load (prints a table; not a test).
 
 Rows: io_uring multishot and single-shot (a ring per worker thread, SINGLE_ISSUER | DEFER_TASKRUN and
-plain), a ring shared by the workers, and epoll-lt-private / epoll-exclusive, at 2 and 4 workers, paced
-light load (400/s) and heavier loads (1000 and 4000/s, with 0 and 2 ms of work per connection).
+plain), a ring shared by the workers, a worker process per ring, and epoll-lt-private / epoll-exclusive,
+at 2 and 4 workers, paced light load (400/s) and heavier loads (1000 and 4000/s, with 0 and 2 ms of
+work per connection).
 Columns: kernel wake-ups per connection (voluntary context switches of the workers; a work sleep adds
 one), the busiest worker's share, CPU microseconds per connection (io_uring rows), wall time.
 
@@ -40,6 +41,8 @@ def rows(connections: int):
                     yield uring_accept(mode, workers, connections, rate=rate, work_ms=work, setup=setup)
                 if (rate, work) == (400.0, 0.0):
                     yield uring_accept(mode, workers, connections, rate=rate, setup="plain", shared_ring=True)
+                if (rate, work) in ((400.0, 0.0), (1000.0, 2.0)):
+                    yield uring_accept(mode, workers, connections, rate=rate, work_ms=work, process=True)
             for s in ("epoll-lt-private", "epoll-exclusive"):
                 r = accept(s, workers, connections, rate=rate, work=_work(work))
                 r.params["work_ms"] = work

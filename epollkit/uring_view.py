@@ -23,8 +23,9 @@ def unavailable() -> str | None:
     return unavailable_reason()
 
 
-def _recorded(mode, workers, rate, work_ms, setup, shared_ring):
-    found = [r for r in data.find(RECORDED) if r.mode == mode and r.params.get("shared_ring") == shared_ring]
+def _recorded(mode, workers, rate, work_ms, setup, shared_ring, process=False):
+    found = [r for r in data.find(RECORDED) if r.mode == mode and r.params.get("shared_ring") == shared_ring
+             and r.params.get("process", False) == process]
     if not found:
         return None, False
 
@@ -40,7 +41,7 @@ def _recorded(mode, workers, rate, work_ms, setup, shared_ring):
 
 def run_or_recorded(mode: str = "multishot", workers: int = 4, connections: int = 200, *,
                     rate: float = 400.0, work_ms: float = 0.0, setup: str = "defer-taskrun",
-                    shared_ring: bool = False):
+                    shared_ring: bool = False, process: bool = False):
     """The live record, or -- where io_uring is unavailable -- the closest recorded one, saying NOT LIVE,
     why, and where and when it was recorded."""
     why = unavailable()
@@ -48,8 +49,8 @@ def run_or_recorded(mode: str = "multishot", workers: int = 4, connections: int 
         from .lab.uring_accept import uring_accept
 
         return uring_accept(mode, workers, connections, rate=rate, work_ms=work_ms, setup=setup,
-                            shared_ring=shared_ring)
-    r, exact = _recorded(mode, workers, rate, work_ms, setup, shared_ring)
+                            shared_ring=shared_ring, process=process)
+    r, exact = _recorded(mode, workers, rate, work_ms, setup, shared_ring, process)
     which = "" if exact else f" (closest recorded: {r.workers} workers, {r.params.get('rate')}/s, " \
                              f"work {r.params.get('work_ms')} ms, {r.setup})"
     print(f"NOT LIVE ({why}): showing a recorded result{which}, {data.describe(RECORDED)}.")

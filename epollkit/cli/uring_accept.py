@@ -25,6 +25,8 @@ def add_arguments(p) -> None:
                    help="ring setup flags (default defer-taskrun = SINGLE_ISSUER | DEFER_TASKRUN)")
     p.add_argument("--shared-ring", action="store_true",
                    help="one ring for all workers (needs --setup plain)")
+    p.add_argument("--processes", action="store_true",
+                   help="a worker process per ring instead of a thread")
     p.add_argument("--deadline", type=float, default=30.0, help="seconds before giving up (default 30)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -51,16 +53,16 @@ def run(args) -> int:
     rate = DEFAULT_RATE if args.rate is None else args.rate
     mode = "multishot" if args.mode == "compare" else args.mode
     validate(mode, args.workers, args.connections, None if args.burst else rate, args.work_ms, args.setup,
-             args.shared_ring, args.deadline)
+             args.shared_ring, args.deadline, args.processes)
     if args.mode == "compare":
-        if args.burst or args.shared_ring:
-            raise ValueError("--mode compare takes --rate, not --burst or --shared-ring")
+        if args.burst or args.shared_ring or args.processes:
+            raise ValueError("--mode compare takes --rate, not --burst, --shared-ring or --processes")
         records = compare(args.workers, args.connections, rate=rate, work_ms=args.work_ms, setup=args.setup)
         emit({"results": [r.to_dict() for r in records]}, args, table(records))
     else:
         records = [uring_accept(mode, args.workers, args.connections, rate=rate, burst=args.burst,
                                 work_ms=args.work_ms, setup=args.setup, shared_ring=args.shared_ring,
-                                deadline=args.deadline)]
+                                process=args.processes, deadline=args.deadline)]
         emit(records[0], args, table(records))
     lost = sum(r.lost for r in records)
     if lost:

@@ -53,7 +53,8 @@ BACKLOG = 4096
 STOP, ACCEPT = 1 << 40, 1 << 41  # user_data tags; the low bits carry the worker index
 
 
-def validate(mode, workers, connections, rate, work_ms, setup, shared_ring, deadline) -> None:
+def validate(mode, workers, connections, rate, work_ms, setup, shared_ring, deadline,
+             process: bool = False) -> None:
     """Check every parameter before anything is created; ``ValueError`` names the bad one."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -66,6 +67,11 @@ def validate(mode, workers, connections, rate, work_ms, setup, shared_ring, dead
         raise ValueError(f"setup must be one of {', '.join(SETUPS)}, not {setup!r}")
     if not isinstance(shared_ring, bool):
         raise ValueError(f"shared_ring must be True or False, not {shared_ring!r}")
+    if not isinstance(process, bool):
+        raise ValueError(f"process must be True or False, not {process!r}")
+    if process and shared_ring:
+        raise ValueError("process=True gives every worker process its own ring; it cannot share one "
+                         "(shared_ring=True)")
     if shared_ring and setup != "plain":
         raise ValueError(f"a ring shared by several threads needs setup='plain' (SINGLE_ISSUER lets only "
                          f"the creating thread submit), not {setup!r}")
@@ -83,7 +89,7 @@ def require_uring() -> None:
 
 def uring_accept(mode: str = "multishot", workers: int = 4, connections: int = 300, *,
                  rate: float | None = DEFAULT_RATE, burst: bool = False, work_ms: float = 0.0,
-                 setup: str = "defer-taskrun", shared_ring: bool = False,
+                 setup: str = "defer-taskrun", shared_ring: bool = False, process: bool = False,
                  deadline: float = DEFAULT_DEADLINE) -> UringAcceptResult:
     """Run one io_uring accept experiment on this kernel and return its record.
 
@@ -92,11 +98,19 @@ def uring_accept(mode: str = "multishot", workers: int = 4, connections: int = 3
     connections  connections the client makes, 1-100 000, paced at ``rate``/s (``burst`` = flat out)
     work_ms      per-connection work (a sleep) after each accept, 0-1000 ms
     setup        ``plain``, ``single-issuer`` or ``defer-taskrun`` (= SINGLE_ISSUER | DEFER_TASKRUN)
+    process      a worker *process* per ring instead of a thread (``_uring_proc``); they are started and
+                 armed one after another, so the arm order is 0, 1, 2, ...
     deadline     seconds before the run is stopped; connections not accepted by then are ``lost``
     """
-    validate(mode, workers, connections, None if burst else rate, work_ms, setup, shared_ring, deadline)
+    validate(mode, workers, connections, None if burst else rate, work_ms, setup, shared_ring, deadline,
+             process)
     require_uring()
-    check_fd_budget(workers * 2 + 12, f"{workers} io_uring workers")
+    check_fd_budget(workers * 4 + 12, f"{workers} io_uring workers")
+    if process:
+        from .uring_procs import ProcRun
+
+        return ProcRun(mode, workers, connections, 0.0 if burst else float(rate), work_ms / 1000.0, setup,
+                       deadline).execute()
     run = _Run(mode, workers, connections, 0.0 if burst else float(rate), work_ms / 1000.0, setup,
                shared_ring, deadline)
     return run.execute()
@@ -385,7 +399,8 @@ def sweep(rates=(200.0, 1000.0, 4000.0), work_ms=(0.0, 2.0), *, workers: int = 4
 
 def reference_runs(connections: int = 200) -> list:
     """What ``epollkit record`` stores in ``data/reference/uring_accept.json``: both modes at 1, 2, 4 and
-    8 workers paced at the default rate; both setups' extremes; a shared ring; a small load sweep."""
+    8 workers paced at the default rate; both setups' extremes; a shared ring; worker processes; a small
+    load sweep."""
     out = []
     for n in (1, 2, 4, 8):
         for m in MODES:
@@ -393,6 +408,8 @@ def reference_runs(connections: int = 200) -> list:
     for m in MODES:
         out.append(uring_accept(m, 4, connections, setup="plain"))
         out.append(uring_accept(m, 4, connections, setup="plain", shared_ring=True))
+        out.append(uring_accept(m, 4, connections, process=True))
+        out.append(uring_accept(m, 4, connections, rate=1000.0, work_ms=2.0, process=True))
     for rt in (1000.0, 4000.0):
         for w in (0.0, 2.0):
             for m in MODES:
