@@ -108,4 +108,20 @@ def summarize_uring(*, backend: str, mode: str, rings: int, setup: str, connecti
     )
 
 
+def row(r) -> dict:
+    """One table row for an io_uring or an epoll accept record (pure)."""
+    params = r.params or {}
+    return {
+        "strategy": r.strategy,
+        "workers": r.workers,
+        "setup": getattr(r, "setup", "-"),
+        "rate": params.get("rate"),
+        "work_ms": params.get("work_ms", 0.0),
+        "wakeups/conn": r.kernel_wakeups_per_connection,
+        "max_share": r.max_share,
+        "accepts": [w["accepts"] if isinstance(w, dict) else w.accepts for w in r.per_worker],
+        "lost": r.lost,
+    }
+
+
 register_record(EXPERIMENT, UringAcceptResult)

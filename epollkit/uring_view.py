@@ -79,7 +79,7 @@ def table(records):
     """One pandas table of io_uring and epoll accept records (``uring_accept.row``)."""
     import pandas as pd
 
-    from .lab.uring_accept import row
+    from .uring_record import row
 
     return pd.DataFrame([row(r) for r in records])
 

@@ -150,7 +150,8 @@ def test_a_ring_shared_by_threads_wakes_every_waiting_thread_per_connection():
 
 @live
 def test_comparison_puts_uring_and_epoll_side_by_side_at_the_same_load():
-    from epollkit.lab.uring_accept import compare, row
+    from epollkit.lab.uring_accept import compare
+    from epollkit.uring_record import row
 
     rs = compare(3, 60)
     names = [row(r)["strategy"] for r in rs]

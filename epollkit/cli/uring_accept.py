@@ -32,7 +32,7 @@ def add_arguments(p) -> None:
 
 
 def table(records) -> str:
-    from ..lab.uring_accept import row
+    from ..uring_record import row
 
     lines = [f"{'strategy':<30} {'setup':<14} {'workers':>7} {'rate':>7} {'work_ms':>7} {'wake/conn':>9} "
              f"{'max_share':>9}  accepts per worker"]

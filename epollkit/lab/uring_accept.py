@@ -355,7 +355,7 @@ EPOLL_STRATEGIES = ("epoll-lt-private", "epoll-exclusive")
 def compare(workers: int = 4, connections: int = 200, *, rate: float = DEFAULT_RATE, work_ms: float = 0.0,
             modes=MODES, epoll=EPOLL_STRATEGIES, setup: str = "defer-taskrun") -> list:
     """The io_uring modes and the epoll strategies, one after another at the same load: a list of
-    records (``UringAcceptResult`` and ``AcceptResult``); see :func:`row` for one table of both."""
+    records (``UringAcceptResult`` and ``AcceptResult``); ``uring_record.row`` makes one table of both."""
     from .accept_lab import accept
 
     for m in modes:
@@ -369,22 +369,6 @@ def compare(workers: int = 4, connections: int = 200, *, rate: float = DEFAULT_R
         r = accept(s, workers, connections, rate=rate, work=work)
         out.append(r)
     return out
-
-
-def row(r) -> dict:
-    """One table row for an io_uring or an epoll accept record (pure)."""
-    params = r.params or {}
-    return {
-        "strategy": r.strategy,
-        "workers": r.workers,
-        "setup": getattr(r, "setup", "-"),
-        "rate": params.get("rate"),
-        "work_ms": params.get("work_ms", 0.0),
-        "wakeups/conn": r.kernel_wakeups_per_connection,
-        "max_share": r.max_share,
-        "accepts": [w["accepts"] if isinstance(w, dict) else w.accepts for w in r.per_worker],
-        "lost": r.lost,
-    }
 
 
 def sweep(rates=(200.0, 1000.0, 4000.0), work_ms=(0.0, 2.0), *, workers: int = 4, connections: int = 200,
