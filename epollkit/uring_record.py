@@ -119,6 +119,7 @@ def row(r) -> dict:
         "work_ms": params.get("work_ms", 0.0),
         "wakeups/conn": r.kernel_wakeups_per_connection,
         "max_share": r.max_share,
+        "cpu_us/conn": getattr(r, "cpu_us_per_connection", None),
         "accepts": [w["accepts"] if isinstance(w, dict) else w.accepts for w in r.per_worker],
         "lost": r.lost,
     }

@@ -218,6 +218,49 @@ def test_a_worker_error_is_reraised_and_leaves_nothing_behind(monkeypatch):
 
 
 @live
+def test_a_ring_that_cannot_be_set_up_in_a_worker_fails_the_run_at_once_and_leaves_nothing(monkeypatch):
+    import time
+
+    from epollkit.lab import uring_accept as ua
+    from epollkit.lab import uring_ring
+
+    def no_more_rings(entries, params):
+        raise OSError(errno.EMFILE, "io_uring_setup: Too many open files")
+
+    monkeypatch.setattr(ua, "require_uring", lambda: None)  # past the probe, as if the limit hit later
+    monkeypatch.setattr(uring_ring, "io_uring_setup", no_more_rings)
+    before, maps = snapshot(), mappings()
+    t0 = time.monotonic()
+    with pytest.raises(OSError, match="Too many open files"):
+        ua.uring_accept("single-shot", 3, 30)
+    assert time.monotonic() - t0 < 5.0
+    assert_same_resources(before)
+    assert mappings() == maps
+
+
+@live
+def test_single_issuer_refuses_a_submission_from_another_thread():
+    import threading
+
+    from epollkit.lab.uring_ring import Ring
+
+    seen = []
+    with Ring(8, "single-issuer") as ring, Ring(8, "plain") as plain:
+        def other():
+            for r in (ring, plain):
+                r.prep_nop(user_data=7)
+                try:
+                    r.submit(wait=1)
+                    seen.append(r.reap())
+                except OSError as exc:
+                    seen.append(exc.errno)
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(5)
+    assert seen == [errno.EEXIST, [(7, 0, 0)]]  # io_uring_enter: the submitter_task check
+
+
+@live
 def test_ctrl_c_during_a_run_leaves_nothing_behind(monkeypatch):
     from epollkit.lab import uring_accept as ua
 

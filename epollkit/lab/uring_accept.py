@@ -168,9 +168,11 @@ class _Run:
             group = WorkerGroup(self.workers, self._worker, name=f"uring-{self.mode}")
             stack.callback(self._stop, group)
             group.start()
-            if not group.wait_blocked(timeout=10.0):
-                group.raise_first_error()  # e.g. a ring that could not be set up
-                raise ExperimentTimeout("io_uring workers did not all reach their wait within 10 s")
+            limit = time.monotonic() + 10.0
+            while not group.wait_blocked(timeout=0.2):
+                group.raise_first_error()  # e.g. a ring that could not be set up: fail at once
+                if time.monotonic() > limit:
+                    raise ExperimentTimeout("io_uring workers did not all reach their wait within 10 s")
             base = [voluntary_switches(t) for t in group.tids]
             cpu0 = [_cpu_ns(t) for t in group.tids]
 
