@@ -62,6 +62,18 @@ def test_model_multishot_stays_on_one_ring_even_when_it_is_busy():
     assert set(p.accept_order) == {0}
 
 
+def test_model_multishot_loses_its_place_when_its_cq_is_full():
+    light = predict("multishot", 4, 1000, rate=4000, work_ms=0.0)
+    over = predict("multishot", 4, 1000, rate=4000, work_ms=2.0, cq_entries=128)
+    assert light.rearms == 0 and light.max_share == 1.0
+    assert over.rearms >= 2 and over.max_share < 0.6
+    # the ring that fell behind keeps taking until 128 completions wait in its CQ (plus the terminal
+    # one); then the next ring in arm order leads
+    o = over.accept_order
+    first_switch = next(i for i in range(1, len(o)) if o[i] != o[i - 1])
+    assert first_switch > 128 and o[first_switch] == 1
+
+
 def test_model_single_shot_rotates_in_arm_order():
     p = predict("single-shot", 3, 9, arm_order=[1, 2, 0])
     assert p.accept_order == [1, 2, 0] * 3
@@ -106,6 +118,22 @@ def test_multishot_sends_every_connection_to_the_first_armed_ring_without_a_herd
     assert set(r.accept_order) == {first}
     assert 0.5 <= r.kernel_wakeups_per_connection < 1.5  # one wake-up per connection: no herd
     assert r.rearms == 0 and r.empty_cqes == 0
+    assert_same_resources(before)
+    assert mappings() == maps
+
+
+@live
+def test_an_overloaded_multishot_ring_whose_cq_fills_is_rearmed_at_the_tail_and_the_next_ring_leads():
+    from epollkit.lab.uring_accept import uring_accept
+
+    before, maps = snapshot(), mappings()
+    r = uring_accept("multishot", 4, 600, rate=4000, work_ms=2.0)
+    p = predict("multishot", 4, 600, rate=4000, work_ms=2.0, arm_order=r.params["arm_order"],
+                cq_entries=r.params["cq_entries"])
+    assert r.lost == 0 and r.params["cq_entries"] == 128
+    assert r.rearms >= 1 and p.rearms >= 1  # CQEs without IORING_CQE_F_MORE: the request ended
+    assert r.max_share < 0.9 and p.max_share < 0.9
+    assert r.accept_order[0] == r.params["arm_order"][0]
     assert_same_resources(before)
     assert mappings() == maps
 

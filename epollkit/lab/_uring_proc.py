@@ -4,7 +4,8 @@
 Protocol: set up a ring, arm a POLL_ADD on the inherited stop pipe and an accept (multishot or single-shot)
 on the inherited listener, print ``ready``; then accept: close each connection at once, write one byte to
 the done pipe, sleep ``WORK_S``. When the stop pipe becomes readable print one JSON line
-``{"accepts": [monotonic ns of each accept], "enters", "cqes", "empty_cqes", "rearms"}`` and exit.
+``{"accepts": [monotonic ns of each accept], "enters", "cqes", "empty_cqes", "rearms", "cq_entries"}``
+and exit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def serve(mode: str, setup: str, lfd: int, stop_fd: int, done_fd: int, work_s: f
     multishot = mode == "multishot"
     out = {"accepts": [], "enters": 0, "cqes": 0, "empty_cqes": 0, "rearms": 0}
     with Ring(64, setup) as ring:
+        out["cq_entries"] = ring.cq_entries
         ring.prep_poll(stop_fd, user_data=STOP)
         ring.prep_accept(lfd, multishot=multishot, user_data=ACCEPT)
         ring.submit()

@@ -138,6 +138,7 @@ class _Run:
                        "empty_cqes": 0, "kernel_wakeups": 0} for i in range(workers)]
         self.rearms = 0
         self.arm_order: list[int] = []  # worker index in the order their first accept was submitted
+        self.cq_entries = 0
         self.book = threading.Lock()
         self.ring_lock = threading.Lock()
         self.shared_ring_obj = None
@@ -192,7 +193,7 @@ class _Run:
         cpu = None if None in cpu0 + cpu1 else sum(b - a for a, b in zip(cpu0, cpu1, strict=True))
         params = {"rate": self.rate or None, "burst": self.rate == 0, "work_ms": self.work_s * 1000,
                   "deadline": self.deadline, "shared_ring": self.shared, "process": False,
-                  "arm_order": list(self.arm_order)}
+                  "arm_order": list(self.arm_order), "cq_entries": self.cq_entries}
         return summarize_uring(backend="real", mode=self.mode, rings=1 if self.shared else self.workers,
                                setup=self.setup, connections=self.connections, per_worker=self.stats,
                                accept_order=self.order, rearms=self.rearms, cpu_ns=cpu, params=params,
@@ -291,6 +292,7 @@ class _Run:
                 _close_accepted(ring.reap())  # connections accepted after the stop: close them too
 
     def _serve_own(self, index: int, group: WorkerGroup, ring) -> None:
+        self.cq_entries = ring.cq_entries
         lfd, st, first = self.lsock.fileno(), self.stats[index], [True]
         ring.prep_poll(self.stop_r, user_data=STOP | index)
         ring.prep_accept(lfd, multishot=self.multishot, user_data=ACCEPT | index)
@@ -313,6 +315,7 @@ class _Run:
     def _loop_shared(self, index: int, group: WorkerGroup) -> None:
         ring, lock, lfd, st, first = self.shared_ring_obj, self.ring_lock, self.lsock.fileno(), \
             self.stats[index], [True]
+        self.cq_entries = ring.cq_entries
         from .uring_ring import ENTER_GETEVENTS, io_uring_enter
 
         with lock:
@@ -400,4 +403,6 @@ def reference_runs(connections: int = 200) -> list:
         for w in (0.0, 2.0):
             for m in MODES:
                 out.append(uring_accept(m, 4, connections, rate=rt, work_ms=w))
+    for m in MODES:  # overload: more connections queue behind the multishot ring than its CQ holds
+        out.append(uring_accept(m, 4, 1000, rate=4000.0, work_ms=2.0))
     return out

@@ -158,7 +158,7 @@ class ProcRun:
         cpu = None if None in cpu0 + cpu1 else sum(b - a for a, b in zip(cpu0, cpu1, strict=True))
         params = {"rate": self.rate or None, "burst": self.rate == 0, "work_ms": self.work_s * 1000,
                   "deadline": self.deadline, "shared_ring": False, "process": True,
-                  "arm_order": list(range(self.workers))}
+                  "arm_order": list(range(self.workers)), "cq_entries": results[0]["cq_entries"]}
         return summarize_uring(backend="real", mode=self.mode, rings=self.workers, setup=self.setup,
                                connections=self.connections, per_worker=per_worker,
                                accept_order=[i for _t, i in stamped],

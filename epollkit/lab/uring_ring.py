@@ -163,6 +163,7 @@ class Ring:
             raise
         self.features = p.features
         self.sq_entries = p.sq_entries
+        self.cq_entries = p.cq_entries
         self._pending = 0
 
     def _mmap(self, length: int, offset: int) -> int:

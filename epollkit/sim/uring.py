@@ -8,7 +8,10 @@ returns 1 even when the request is already busy). Then:
 
 - multishot (``IORING_ACCEPT_MULTISHOT``): the entry is never unlinked (no ``EPOLLONESHOT``), so the
   head entry takes every connection -- while its thread is busy too: the completion is queued as
-  task_work for that ring, not handed to an idle one;
+  task_work for that ring, not handed to an idle one -- *until that ring's CQ is full*: ``io_accept()``
+  posts each connection with ``io_req_post_cqe(..., IORING_CQE_F_MORE)``, which does not overflow; when
+  it fails, the fd rides on a terminal CQE without ``IORING_CQE_F_MORE`` and the request ends. The
+  worker re-arms it when it reaches that CQE -- at the tail, so the next ring becomes the head;
 - single-shot: ``io_poll_wake()`` unlinks the ONESHOT entry; the worker submits a new accept when it is
   done with the connection, and ``io_accept()`` first tries a non-blocking accept (taking a queued
   connection at once, with no sleep), else arms again -- at the tail. FIFO rotation: round robin.
@@ -41,6 +44,7 @@ class UringPrediction:
     max_share: float
     wakeups_per_connection: float
     rule: str
+    rearms: int = 0
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -63,13 +67,16 @@ def _check(mode, workers, connections, rate, work_ms, arm_order):
 
 
 def predict(mode: str, workers: int, connections: int, *, rate: float | None = 400.0,
-            work_ms: float = 0.0, arm_order=None, shared_ring: bool = False) -> UringPrediction:
+            work_ms: float = 0.0, arm_order=None, shared_ring: bool = False,
+            cq_entries: int = 128) -> UringPrediction:
     """Who accepts each connection, by the wait-queue rules above.
 
     arm_order  the order in which the workers' first accepts were armed (default 0, 1, 2, ...); the lab
                reports it as ``params["arm_order"]``
     rate       connections per second (evenly spaced); None = a burst (all at time 0)
     work_ms    how long a worker is busy with each connection before it re-submits (single-shot)
+    cq_entries completions a ring's CQ holds (the lab's rings: 64 SQ entries -> 128 CQ entries); a
+               multishot ring that falls this far behind loses its place (see the module docstring)
     """
     order = _check(mode, workers, connections, rate, work_ms, arm_order)
     if shared_ring:
@@ -78,11 +85,13 @@ def predict(mode: str, workers: int, connections: int, *, rate: float | None = 4
         return UringPrediction(mode, workers, True, connections, [], [1 / workers] * workers,
                                1 / workers, float(workers),
                                "shared ring: every CQE wakes every thread in io_cqring_wait (nr_exclusive 0)")
+    rearms = 0
     if mode == "multishot":
-        winner = order[0]
-        accepts = [winner] * connections
-        rule = (f"multishot: the first armed entry (worker {winner}) stays at the head and takes every "
-                "connection")
+        accepts, rearms = _multishot(order, connections, rate, work_ms / 1000.0, cq_entries)
+        rule = (f"multishot: the first armed entry (worker {order[0]}) stays at the head and takes every "
+                "connection until its CQ is full")
+        if rearms:
+            rule += f"; {rearms} full CQ(s) sent the entry to the tail"
     else:
         accepts = _single_shot(order, connections, rate, work_ms / 1000.0)
         rule = "single-shot: the woken entry is unlinked and re-armed at the tail -- round robin in arm order"
@@ -94,7 +103,64 @@ def predict(mode: str, workers: int, connections: int, *, rate: float | None = 4
     # at its re-submit (non-blocking io_accept) costs no wake-up at all
     woke = sum(1 for _ in accepts) if rate is not None else min(connections, workers)
     return UringPrediction(mode, workers, False, connections, accepts, shares, max(shares),
-                           round(woke / connections, 4), rule)
+                           round(woke / connections, 4), rule, rearms)
+
+
+def _multishot(order, connections, rate, work_s, cq_entries):
+    """Discrete events for multishot rings. A ring reaps its whole CQ when idle and works through the
+    batch; connections the head ring takes meanwhile wait in its CQ. The (cq_entries + 1)-th waiting one
+    arrives on a terminal CQE: the entry leaves the queue and re-arms at the tail once the worker gets
+    to that CQE (taking whatever the listener queued meanwhile, as ``io_accept()`` loops)."""
+    gap = 0.0 if rate is None else 1.0 / rate
+    queue = list(order)
+    cq = {w: 0 for w in order}  # completions waiting in each ring's CQ
+    terminal_in_cq = set()  # rings whose CQ holds their terminal CQE
+    done_at: dict[int, float] = {}  # busy rings: when their current batch is finished
+    rearm_pending: set[int] = set()  # rings whose batch being worked ends with the terminal CQE
+    backlog, rearms, out = 0, 0, []
+    events = [(k * gap, 1, k) for k in range(connections)]  # (time, kind 0 = batch done / 1 = arrival)
+    heapq.heapify(events)
+
+    def take(w, t):
+        out.append(w)
+        if cq[w] < cq_entries:
+            cq[w] += 1
+        else:  # io_req_post_cqe() failed: the fd goes out on the terminal CQE
+            cq[w] += 1
+            terminal_in_cq.add(w)
+            queue.remove(w)
+        if w not in done_at:
+            reap(w, t)
+
+    def reap(w, t):
+        n = cq[w]
+        cq[w] = 0
+        if w in terminal_in_cq:
+            terminal_in_cq.discard(w)
+            rearm_pending.add(w)
+        done_at[w] = t + n * work_s
+        heapq.heappush(events, (done_at[w], 0, w))
+
+    while events:
+        t, kind, x = heapq.heappop(events)
+        if kind == 1:  # arrival
+            if queue:
+                take(queue[0], t)
+            else:
+                backlog += 1
+            continue
+        w = x  # ring w finished its batch
+        del done_at[w]
+        if w in rearm_pending:
+            rearm_pending.discard(w)
+            rearms += 1
+            queue.append(w)
+            while backlog and w in queue:  # the re-armed accept loops over what the listener queued
+                backlog -= 1
+                take(w, t)
+        if cq[w] and w not in done_at:
+            reap(w, t)
+    return out, rearms
 
 
 def _single_shot(order: list[int], connections: int, rate: float | None, work_s: float) -> list[int]:
