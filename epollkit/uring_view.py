@@ -23,7 +23,7 @@ def unavailable() -> str | None:
     return unavailable_reason()
 
 
-def _recorded(mode, workers, rate, work_ms, setup, shared_ring, process=False):
+def _recorded(mode, workers, rate, work_ms, setup, shared_ring, process=False, connections=200):
     found = [r for r in data.find(RECORDED) if r.mode == mode and r.params.get("shared_ring") == shared_ring
              and r.params.get("process", False) == process]
     if not found:
@@ -32,10 +32,11 @@ def _recorded(mode, workers, rate, work_ms, setup, shared_ring, process=False):
     def distance(r):
         p = r.params
         return (r.workers != workers, r.setup != setup, abs((p.get("rate") or 1e6) - (rate or 1e6)),
-                abs(p.get("work_ms", 0) - work_ms), abs(r.workers - workers))
+                abs(p.get("work_ms", 0) - work_ms), abs(r.connections - connections),
+                abs(r.workers - workers))
 
     best = min(found, key=distance)
-    exact = distance(best)[:2] == (False, False) and distance(best)[2:4] == (0, 0)
+    exact = distance(best)[:2] == (False, False) and distance(best)[2:5] == (0, 0, 0)
     return best, exact
 
 
@@ -50,9 +51,9 @@ def run_or_recorded(mode: str = "multishot", workers: int = 4, connections: int 
 
         return uring_accept(mode, workers, connections, rate=rate, work_ms=work_ms, setup=setup,
                             shared_ring=shared_ring, process=process)
-    r, exact = _recorded(mode, workers, rate, work_ms, setup, shared_ring, process)
-    which = "" if exact else f" (closest recorded: {r.workers} workers, {r.params.get('rate')}/s, " \
-                             f"work {r.params.get('work_ms')} ms, {r.setup})"
+    r, exact = _recorded(mode, workers, rate, work_ms, setup, shared_ring, process, connections)
+    which = "" if exact else f" (closest recorded: {r.workers} workers, {r.connections} connections, " \
+                             f"{r.params.get('rate')}/s, work {r.params.get('work_ms')} ms, {r.setup})"
     print(f"NOT LIVE ({why}): showing a recorded result{which}, {data.describe(RECORDED)}.")
     return r
 
@@ -127,7 +128,8 @@ def explorer(mode: str = "multishot", rings: int = 4, rate: float = 400.0, work_
         r = run_or_recorded(pick.value, n.value, connections, rate=round(pace.value), work_ms=work.value)
         arm = r.params.get("arm_order")
         p = predict(r.mode, r.workers, r.connections, rate=r.params.get("rate"),
-                    work_ms=r.params.get("work_ms", 0.0), arm_order=arm)
+                    work_ms=r.params.get("work_ms", 0.0), arm_order=arm,
+                    cq_entries=r.params.get("cq_entries", 128))
         live = "live" if unavailable() is None else "NOT LIVE, see above"
         print(f"{r.strategy} ({live}, Linux {r.kernel}): {r.workers} rings, busiest {r.max_share:.0%}, "
               f"{r.kernel_wakeups_per_connection:.2f} wake-ups/connection; model: busiest {p.max_share:.0%}")

@@ -216,3 +216,10 @@ def transitions_agreeing(measured, predicted) -> int:
     every later position."""
     allowed = set(zip(predicted, predicted[1:], strict=False))
     return sum(1 for pair in zip(measured, measured[1:], strict=False) if pair in allowed)
+
+
+def full_rounds(order, n: int) -> float:
+    """Fraction of consecutive rounds of ``n`` connections (0..n-1, n..2n-1, ...) in which each of the
+    ``n`` workers took exactly one: 1.0 for any round robin, whatever its order (pure)."""
+    rounds = [order[i:i + n] for i in range(0, len(order) - n + 1, n)]
+    return sum(sorted(r) == list(range(n)) for r in rounds) / max(1, len(rounds))
