@@ -265,6 +265,38 @@ def test_a_ring_that_cannot_be_set_up_in_a_worker_fails_the_run_at_once_and_leav
 
 
 @live
+@pytest.mark.parametrize("setup", ["plain", "defer-taskrun"])
+def test_a_thread_waiting_for_completions_sleeps_in_io_cqring_wait(setup):
+    import os
+    import threading
+    import time
+
+    from epollkit.lab._harness import sleeps_in
+    from epollkit.lab.uring_ring import Ring
+
+    tid, rd, wr = [], *os.pipe()
+
+    def wait():
+        tid.append(threading.get_native_id())
+        with Ring(8, setup) as ring:
+            ring.prep_poll(rd, user_data=1)
+            ring.submit(wait=1)  # sleeps until the pipe is written
+
+    t = threading.Thread(target=wait)
+    t.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not (tid and sleeps_in(tid[0], "io_uring_enter")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert tid and sleeps_in(tid[0], "io_uring_enter")
+    finally:
+        os.write(wr, b"x")
+        t.join(5)
+        os.close(rd)
+        os.close(wr)
+
+
+@live
 def test_single_issuer_refuses_a_submission_from_another_thread():
     import threading
 
