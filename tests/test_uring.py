@@ -210,6 +210,16 @@ def test_worker_processes_armed_in_order_get_the_connections_the_model_gives_the
 
 
 @live
+def test_a_passed_deadline_in_a_process_run_reports_lost_connections_and_reaps_every_process():
+    from epollkit.lab.uring_accept import uring_accept
+
+    before = snapshot()
+    r = uring_accept("single-shot", 2, 2000, rate=400, deadline=0.3, process=True)
+    assert r.lost > 0 and r.accepted == len(r.accept_order)
+    assert_same_resources(before)
+
+
+@live
 def test_ctrl_c_during_a_process_run_reaps_every_worker_process(monkeypatch):
     from epollkit.lab import uring_procs
 
