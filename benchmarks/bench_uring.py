@@ -16,8 +16,8 @@ import argparse
 import platform
 import time
 
-from epollkit.lab.accept_lab import accept
-from epollkit.lab.uring_accept import require_uring, uring_accept
+from epollkit.lab.experiments.accept import accept
+from epollkit.lab.experiments.uring_accept import require_uring, uring_accept
 from epollkit.system import cpu_model
 
 

@@ -17,9 +17,9 @@ import pytest
 
 from epollkit import data
 from epollkit.errors import UnsupportedPlatform
-from epollkit.results import from_dict
+from epollkit.records import from_dict
+from epollkit.records.uring import UringAcceptResult
 from epollkit.sim.uring import full_rounds, predict, transitions_agreeing
-from epollkit.uring_record import UringAcceptResult
 
 from .conftest import assert_same_resources, snapshot
 
@@ -29,7 +29,7 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 def _why():
     if not sys.platform.startswith("linux"):
         return "needs Linux"
-    from epollkit.lab.uring_ring import unavailable_reason
+    from epollkit.lab.harness.uring_ring import unavailable_reason
 
     return unavailable_reason()
 
@@ -38,7 +38,7 @@ live = pytest.mark.skipif(_why() is not None, reason=f"io_uring accept unavailab
 
 
 def mappings():
-    from epollkit.lab.uring_ring import ring_mappings
+    from epollkit.lab.harness.uring_ring import ring_mappings
 
     return ring_mappings()
 
@@ -106,7 +106,7 @@ def test_model_rejects_bad_parameters_in_one_line(kw):
 
 @live
 def test_multishot_sends_every_connection_to_the_first_armed_ring_without_a_herd():
-    from epollkit.lab.uring_accept import uring_accept
+    from epollkit.lab.experiments.uring_accept import uring_accept
 
     before, maps = snapshot(), mappings()
     r = uring_accept("multishot", 4, 120)
@@ -122,7 +122,7 @@ def test_multishot_sends_every_connection_to_the_first_armed_ring_without_a_herd
 
 @live
 def test_an_overloaded_multishot_ring_whose_cq_fills_is_rearmed_at_the_tail_and_the_next_ring_leads():
-    from epollkit.lab.uring_accept import uring_accept
+    from epollkit.lab.experiments.uring_accept import uring_accept
 
     before, maps = snapshot(), mappings()
     r = uring_accept("multishot", 4, 600, rate=4000, work_ms=2.0)
@@ -138,7 +138,7 @@ def test_an_overloaded_multishot_ring_whose_cq_fills_is_rearmed_at_the_tail_and_
 
 @live
 def test_single_shot_rearmed_accepts_rotate_round_robin_like_the_model():
-    from epollkit.lab.uring_accept import uring_accept
+    from epollkit.lab.experiments.uring_accept import uring_accept
 
     r = uring_accept("single-shot", 4, 120)
     p = predict("single-shot", 4, 120, arm_order=r.params["arm_order"])
@@ -155,7 +155,7 @@ def test_single_shot_rearmed_accepts_rotate_round_robin_like_the_model():
 @live
 @pytest.mark.parametrize("setup", ["plain", "single-issuer"])
 def test_setup_flags_do_not_change_who_gets_the_connection(setup):
-    from epollkit.lab.uring_accept import uring_accept
+    from epollkit.lab.experiments.uring_accept import uring_accept
 
     m = uring_accept("multishot", 3, 60, setup=setup)
     s = uring_accept("single-shot", 3, 60, setup=setup)
@@ -164,7 +164,7 @@ def test_setup_flags_do_not_change_who_gets_the_connection(setup):
 
 @live
 def test_a_ring_shared_by_threads_wakes_every_waiting_thread_per_connection():
-    from epollkit.lab.uring_accept import uring_accept
+    from epollkit.lab.experiments.uring_accept import uring_accept
 
     before, maps = snapshot(), mappings()
     r = uring_accept("single-shot", 4, 100, setup="plain", shared_ring=True)
@@ -176,8 +176,8 @@ def test_a_ring_shared_by_threads_wakes_every_waiting_thread_per_connection():
 
 @live
 def test_comparison_puts_uring_and_epoll_side_by_side_at_the_same_load():
-    from epollkit.lab.uring_accept import compare
-    from epollkit.uring_record import row
+    from epollkit.analysis.uring import row
+    from epollkit.lab.experiments.uring_accept import compare
 
     rs = compare(3, 60)
     names = [row(r)["strategy"] for r in rs]
@@ -190,7 +190,7 @@ def test_comparison_puts_uring_and_epoll_side_by_side_at_the_same_load():
 @live
 @pytest.mark.parametrize("mode", ["multishot", "single-shot"])
 def test_worker_processes_armed_in_order_get_the_connections_the_model_gives_them(mode):
-    from epollkit.lab.uring_accept import uring_accept
+    from epollkit.lab.experiments.uring_accept import uring_accept
 
     before, maps = snapshot(), mappings()
     r = uring_accept(mode, 3, 60, process=True)
@@ -211,7 +211,7 @@ def test_worker_processes_armed_in_order_get_the_connections_the_model_gives_the
 
 @live
 def test_a_passed_deadline_in_a_process_run_reports_lost_connections_and_reaps_every_process():
-    from epollkit.lab.uring_accept import uring_accept
+    from epollkit.lab.experiments.uring_accept import uring_accept
 
     before = snapshot()
     r = uring_accept("single-shot", 2, 2000, rate=400, deadline=0.3, process=True)
@@ -221,14 +221,14 @@ def test_a_passed_deadline_in_a_process_run_reports_lost_connections_and_reaps_e
 
 @live
 def test_ctrl_c_during_a_process_run_reaps_every_worker_process(monkeypatch):
-    from epollkit.lab import uring_procs
+    from epollkit.lab.experiments import uring_procs
 
     def interrupted(pids, timeout, settle=0.02):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(uring_procs, "_all_asleep", interrupted)
     before = snapshot()
-    from epollkit.lab.uring_accept import uring_accept
+    from epollkit.lab.experiments.uring_accept import uring_accept
 
     with pytest.raises(KeyboardInterrupt):
         uring_accept("multishot", 2, 20, process=True)
@@ -240,7 +240,7 @@ def test_ctrl_c_during_a_process_run_reaps_every_worker_process(monkeypatch):
 
 @live
 def test_a_worker_error_is_reraised_and_leaves_nothing_behind(monkeypatch):
-    from epollkit.lab import uring_accept as ua
+    from epollkit.lab.experiments import uring_accept as ua
 
     def boom(self, index, cqe, first):
         raise RuntimeError("boom in a worker")
@@ -257,8 +257,8 @@ def test_a_worker_error_is_reraised_and_leaves_nothing_behind(monkeypatch):
 def test_a_ring_that_cannot_be_set_up_in_a_worker_fails_the_run_at_once_and_leaves_nothing(monkeypatch):
     import time
 
-    from epollkit.lab import uring_accept as ua
-    from epollkit.lab import uring_ring
+    from epollkit.lab.experiments import uring_accept as ua
+    from epollkit.lab.harness import uring_ring
 
     def no_more_rings(entries, params):
         raise OSError(errno.EMFILE, "io_uring_setup: Too many open files")
@@ -281,8 +281,8 @@ def test_a_thread_waiting_for_completions_sleeps_in_io_cqring_wait(setup):
     import threading
     import time
 
-    from epollkit.lab._harness import sleeps_in
-    from epollkit.lab.uring_ring import Ring
+    from epollkit.lab.harness import sleeps_in
+    from epollkit.lab.harness.uring_ring import Ring
 
     tid, rd, wr = [], *os.pipe()
 
@@ -310,7 +310,7 @@ def test_a_thread_waiting_for_completions_sleeps_in_io_cqring_wait(setup):
 def test_single_issuer_refuses_a_submission_from_another_thread():
     import threading
 
-    from epollkit.lab.uring_ring import Ring
+    from epollkit.lab.harness.uring_ring import Ring
 
     seen = []
     with Ring(8, "single-issuer") as ring, Ring(8, "plain") as plain:
@@ -330,7 +330,7 @@ def test_single_issuer_refuses_a_submission_from_another_thread():
 
 @live
 def test_ctrl_c_during_a_run_leaves_nothing_behind(monkeypatch):
-    from epollkit.lab import uring_accept as ua
+    from epollkit.lab.experiments import uring_accept as ua
 
     def interrupted(self, client, t0):
         raise KeyboardInterrupt
@@ -345,7 +345,7 @@ def test_ctrl_c_during_a_run_leaves_nothing_behind(monkeypatch):
 
 @live
 def test_a_passed_deadline_reports_lost_connections_and_leaves_nothing_behind():
-    from epollkit.lab.uring_accept import uring_accept
+    from epollkit.lab.experiments.uring_accept import uring_accept
 
     before, maps = snapshot(), mappings()
     r = uring_accept("multishot", 2, 2000, rate=400, deadline=0.3)
@@ -361,7 +361,7 @@ def test_a_passed_deadline_reports_lost_connections_and_leaves_nothing_behind():
     ({"process": True, "shared_ring": True, "setup": "plain"}, "process"), ({"process": 1}, "process"),
 ])
 def test_bad_parameters_fail_in_one_line_before_anything_starts(kw, word):
-    from epollkit.lab.uring_accept import uring_accept
+    from epollkit.lab.experiments.uring_accept import uring_accept
 
     before = snapshot()
     with pytest.raises(ValueError) as e:
@@ -376,9 +376,9 @@ def test_bad_parameters_fail_in_one_line_before_anything_starts(kw, word):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the probe runs on Linux")
 @pytest.mark.parametrize("err, words", [(errno.EPERM, "refused (EPERM)"), (errno.ENOSYS, "ENOSYS")])
 def test_a_refused_setup_says_which_and_the_chapter_shows_recorded_results(monkeypatch, capsys, err, words):
-    from epollkit import uring_view
-    from epollkit.lab import uring_accept as ua
-    from epollkit.lab import uring_ring
+    from epollkit.lab.experiments import uring_accept as ua
+    from epollkit.lab.harness import uring_ring
+    from epollkit.view import uring as uring_view
 
     def refuse(entries, params):
         raise OSError(err, "refused by test")
@@ -396,7 +396,7 @@ def test_a_refused_setup_says_which_and_the_chapter_shows_recorded_results(monke
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the probe runs on Linux")
 def test_the_io_uring_disabled_sysctl_is_named(monkeypatch):
-    from epollkit.lab import uring_ring
+    from epollkit.lab.harness import uring_ring
 
     monkeypatch.setattr(uring_ring, "_sysctl_disabled", lambda: 2)
     assert "kernel.io_uring_disabled = 2" in uring_ring.unavailable_reason()
@@ -404,7 +404,7 @@ def test_the_io_uring_disabled_sysctl_is_named(monkeypatch):
 
 @live
 def test_a_kernel_without_multishot_accept_is_named(monkeypatch):
-    from epollkit.lab import uring_ring
+    from epollkit.lab.harness import uring_ring
 
     real_reap = uring_ring.Ring.reap
 
@@ -425,15 +425,16 @@ def test_a_kernel_without_multishot_accept_is_named(monkeypatch):
 
 
 def test_no_epoll_run_hides_io_uring_too(monkeypatch):
-    from epollkit import uring_view
+    from epollkit.view import uring as uring_view
 
     monkeypatch.setenv("EPOLLKIT_NO_EPOLL", "1")
     assert uring_view.unavailable() is not None
 
 
 def test_importing_the_record_the_model_and_the_view_loads_no_ctypes_binding():
-    code = ("import sys, epollkit, epollkit.uring_record, epollkit.sim.uring, epollkit.uring_view;"
-            "print('epollkit.lab.uring_ring' in sys.modules, 'ctypes' in sys.modules)")
+    code = ("import sys, epollkit, epollkit.records.uring, epollkit.analysis.uring, epollkit.sim.uring, "
+            "epollkit.view.uring, epollkit.view.plots, epollkit.view.widgets;"
+            "print('epollkit.lab.harness.uring_ring' in sys.modules, 'ctypes' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, check=True).stdout
     assert out.split()[0] == "False"

@@ -32,7 +32,7 @@ def add_arguments(p) -> None:
 
 
 def table(records) -> str:
-    from ..uring_record import row
+    from ..analysis.uring import row
 
     lines = [f"{'strategy':<30} {'setup':<14} {'workers':>7} {'rate':>7} {'work_ms':>7} {'wake/conn':>9} "
              f"{'max_share':>9}  accepts per worker"]
@@ -48,7 +48,7 @@ def table(records) -> str:
 
 
 def run(args) -> int:
-    from ..lab.uring_accept import DEFAULT_RATE, compare, uring_accept, validate
+    from ..lab.experiments.uring_accept import DEFAULT_RATE, compare, uring_accept, validate
 
     rate = DEFAULT_RATE if args.rate is None else args.rate
     mode = "multishot" if args.mode == "compare" else args.mode

@@ -1,15 +1,13 @@
-"""The frozen record of one io_uring accept experiment (``experiment = "uring-accept"``), registered with
-``results.register_record`` so recorded files load back as records. Pure: no io_uring, no sockets.
+"""The io_uring accept record (``experiment = "uring-accept"``): a Record subclass with ``EXPERIMENT`` set,
+so it registers itself and recorded files load back as records. Pure: no io_uring, no sockets. Its
+figures are derived by :func:`epollkit.analysis.uring.summarize_uring`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .results import Record, register_record
-
-EXPERIMENT = "uring-accept"
+from .base import Record
 
 
 @dataclass(frozen=True)
@@ -31,6 +29,7 @@ class UringAcceptResult(Record):
     per_worker        ``{"worker", "ring", "accepts", "enters", "cqes", "empty_cqes", "kernel_wakeups"}``
     """
 
+    EXPERIMENT = "uring-accept"
     _rows_field = "per_worker"
 
     experiment: str
@@ -59,70 +58,4 @@ class UringAcceptResult(Record):
     duration_s: float | None = None
 
 
-def strategy_name(mode: str, workers: int, rings: int, process: bool = False) -> str:
-    """The name tables use: ``uring-multishot``, ``uring-single-shot``, ``...-shared-ring``, ``...-procs``."""
-    name = f"uring-{mode}"
-    if rings < workers:
-        name += "-shared-ring"
-    if process:
-        name += "-procs"
-    return name
-
-
-def summarize_uring(*, backend: str, mode: str, rings: int, setup: str, connections: int,
-                    per_worker: Sequence[dict], accept_order: Sequence[int], rearms: int = 0,
-                    cpu_ns: int | None = None, params: dict | None = None, kernel: str | None = None,
-                    duration_s: float | None = None, process: bool = False) -> UringAcceptResult:
-    """Derive the record from what each worker counted (pure)."""
-    workers = len(per_worker)
-    accepted = sum(w["accepts"] for w in per_worker)
-    wakeups = sum(w["kernel_wakeups"] for w in per_worker)
-    cqes = sum(w["cqes"] for w in per_worker)
-    per = float(connections) if connections else 1.0
-    max_share = max((w["accepts"] for w in per_worker), default=0) / accepted if accepted else 0.0
-    return UringAcceptResult(
-        experiment=EXPERIMENT,
-        backend=backend,
-        strategy=strategy_name(mode, workers, rings, process),
-        mode=mode,
-        workers=workers,
-        rings=rings,
-        setup=setup,
-        connections=connections,
-        accepted=accepted,
-        lost=connections - accepted,
-        kernel_wakeups=wakeups,
-        kernel_wakeups_per_connection=round(wakeups / per, 4),
-        enters=sum(w["enters"] for w in per_worker),
-        cqes=cqes,
-        empty_cqes=sum(w["empty_cqes"] for w in per_worker),
-        rearms=rearms,
-        cqes_per_connection=round(cqes / per, 4),
-        cpu_us_per_connection=None if cpu_ns is None else round(cpu_ns / 1000 / per, 2),
-        accept_order=list(accept_order),
-        max_share=round(max_share, 4),
-        per_worker=[dict(w) for w in per_worker],
-        params=params,
-        kernel=kernel,
-        duration_s=None if duration_s is None else round(duration_s, 4),
-    )
-
-
-def row(r) -> dict:
-    """One table row for an io_uring or an epoll accept record (pure)."""
-    params = r.params or {}
-    return {
-        "strategy": r.strategy,
-        "workers": r.workers,
-        "setup": getattr(r, "setup", "-"),
-        "rate": params.get("rate"),
-        "work_ms": params.get("work_ms", 0.0),
-        "wakeups/conn": r.kernel_wakeups_per_connection,
-        "max_share": r.max_share,
-        "cpu_us/conn": getattr(r, "cpu_us_per_connection", None),
-        "accepts": [w["accepts"] if isinstance(w, dict) else w.accepts for w in r.per_worker],
-        "lost": r.lost,
-    }
-
-
-register_record(EXPERIMENT, UringAcceptResult)
+EXPERIMENT = UringAcceptResult.EXPERIMENT

@@ -1,5 +1,5 @@
 """One io_uring accept worker in a process of its own (the process variant of ``uring_accept``), run as
-``python -m epollkit.lab._uring_proc MODE SETUP LISTEN_FD STOP_FD DONE_FD WORK_S``.
+``python -m epollkit.lab.children.uring_worker MODE SETUP LISTEN_FD STOP_FD DONE_FD WORK_S``.
 
 Protocol: set up a ring, arm a POLL_ADD on the inherited stop pipe and an accept (multishot or single-shot)
 on the inherited listener, print ``ready``; then accept: close each connection at once, write one byte to
@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from .uring_ring import CQE_F_MORE, Ring
+from ..harness.uring_ring import CQE_F_MORE, Ring
 
 STOP, ACCEPT = 1, 2
 

@@ -1,6 +1,6 @@
 """The live io_uring accept experiment: worker threads accept from one TCP listener on 127.0.0.1 through
 io_uring, while a client process connects ``connections`` times (the same client, the same counters and
-the same teardown discipline as ``accept_lab``).
+the same teardown discipline as ``lab.experiments.accept``).
 
 Modes
 - ``multishot``: each ring holds one ``IORING_OP_ACCEPT`` with ``IORING_ACCEPT_MULTISHOT``. It is armed
@@ -36,11 +36,12 @@ import threading
 import time
 from contextlib import ExitStack
 
-from ..errors import ExperimentTimeout, UnsupportedPlatform
-from ..system import kernel_release
-from ..uring_record import UringAcceptResult, summarize_uring
-from ..validate import check_deadline, check_int, check_number
-from ._harness import ClientProcess, WorkerGroup, check_fd_budget, voluntary_switches
+from ...analysis.uring import summarize_uring
+from ...errors import ExperimentTimeout, UnsupportedPlatform
+from ...records.uring import UringAcceptResult
+from ...system import kernel_release
+from ...validate import check_deadline, check_int, check_number
+from ..harness import ClientProcess, WorkerGroup, check_fd_budget, voluntary_switches
 
 MODES = ("multishot", "single-shot")
 SETUPS = ("plain", "single-issuer", "defer-taskrun")
@@ -80,7 +81,7 @@ def validate(mode, workers, connections, rate, work_ms, setup, shared_ring, dead
 
 def require_uring() -> None:
     """Raise UnsupportedPlatform (one line saying which case) unless io_uring accept can run here."""
-    from .uring_ring import unavailable_reason
+    from ..harness.uring_ring import unavailable_reason
 
     why = unavailable_reason()
     if why:
@@ -98,8 +99,8 @@ def uring_accept(mode: str = "multishot", workers: int = 4, connections: int = 3
     connections  connections the client makes, 1-100 000, paced at ``rate``/s (``burst`` = flat out)
     work_ms      per-connection work (a sleep) after each accept, 0-1000 ms
     setup        ``plain``, ``single-issuer`` or ``defer-taskrun`` (= SINGLE_ISSUER | DEFER_TASKRUN)
-    process      a worker *process* per ring instead of a thread (``_uring_proc``); they are started and
-                 armed one after another, so the arm order is 0, 1, 2, ...
+    process      a worker *process* per ring instead of a thread (``lab.children.uring_worker``); they
+                 are started and armed one after another, so the arm order is 0, 1, 2, ...
     deadline     seconds before the run is stopped; connections not accepted by then are ``lost``
     """
     validate(mode, workers, connections, None if burst else rate, work_ms, setup, shared_ring, deadline,
@@ -144,7 +145,7 @@ class _Run:
         self.shared_ring_obj = None
 
     def execute(self) -> UringAcceptResult:
-        from .uring_ring import Ring
+        from ..harness.uring_ring import Ring
 
         with ExitStack() as stack:
             self.stop_r, self.stop_w = os.pipe()
@@ -164,7 +165,7 @@ class _Run:
                 stack.callback(lambda: _close_accepted(ring.reap()))  # after the workers have stopped
 
             client = stack.enter_context(ClientProcess(
-                "epollkit.lab._client", ["connect", HOST, port, self.connections, self.rate]))
+                "epollkit.lab.children.connect", ["connect", HOST, port, self.connections, self.rate]))
             client.wait_ready()
             group = WorkerGroup(self.workers, self._worker, name=f"uring-{self.mode}")
             stack.callback(self._stop, group)
@@ -267,7 +268,7 @@ class _Run:
         _ud, res, flags = cqe
         st = self.stats[index]
         st["cqes"] += 1
-        from .uring_ring import CQE_F_MORE
+        from ..harness.uring_ring import CQE_F_MORE
 
         if res >= 0:
             first[0] = False
@@ -282,7 +283,7 @@ class _Run:
         raise OSError(-res, f"io_uring accept: {os.strerror(-res)}")
 
     def _loop_own(self, index: int, group: WorkerGroup) -> None:
-        from .uring_ring import Ring
+        from ..harness.uring_ring import Ring
 
         # Created in the worker thread: with SINGLE_ISSUER the creating task is the only submitter.
         with Ring(64, self.setup) as ring:
@@ -316,7 +317,7 @@ class _Run:
         ring, lock, lfd, st, first = self.shared_ring_obj, self.ring_lock, self.lsock.fileno(), \
             self.stats[index], [True]
         self.cq_entries = ring.cq_entries
-        from .uring_ring import ENTER_GETEVENTS, io_uring_enter
+        from ..harness.uring_ring import ENTER_GETEVENTS, io_uring_enter
 
         with lock:
             ring.prep_poll(self.stop_r, user_data=STOP | index)
@@ -360,8 +361,8 @@ EPOLL_STRATEGIES = ("epoll-lt-private", "epoll-exclusive")
 def compare(workers: int = 4, connections: int = 200, *, rate: float = DEFAULT_RATE, work_ms: float = 0.0,
             modes=MODES, epoll=EPOLL_STRATEGIES, setup: str = "defer-taskrun") -> list:
     """The io_uring modes and the epoll strategies, one after another at the same load: a list of
-    records (``UringAcceptResult`` and ``AcceptResult``); ``uring_record.row`` makes one table of both."""
-    from .accept_lab import accept
+    records (``UringAcceptResult`` and ``AcceptResult``); ``analysis.uring.row`` makes one table of both."""
+    from .accept import accept
 
     for m in modes:
         validate(m, workers, connections, rate, work_ms, setup, False, DEFAULT_DEADLINE)

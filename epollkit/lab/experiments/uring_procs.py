@@ -1,8 +1,9 @@
-"""The process variant of the io_uring accept experiment: ``workers`` processes (``_uring_proc``), each
-with its own ring, inherit one listener on 127.0.0.1. Counted the same way as the thread variant: the
-voluntary context switches of each worker process (``/proc/<pid>/status``) between "all asleep" and the
-stop, CPU time from ``/proc/<pid>/schedstat``; who accepted each connection comes from the workers'
-``CLOCK_MONOTONIC`` timestamps (one clock for the whole machine), merged in time order.
+"""The process variant of the io_uring accept experiment: ``workers`` processes
+(``lab.children.uring_worker``), each with its own ring, inherit one listener on 127.0.0.1. Counted the
+same way as the thread variant: the voluntary context switches of each worker process
+(``/proc/<pid>/status``) between "all asleep" and the stop, CPU time from ``/proc/<pid>/schedstat``; who
+accepted each connection comes from the workers' ``CLOCK_MONOTONIC`` timestamps (one clock for the
+whole machine), merged in time order.
 
 The workers are started one at a time and each prints ``ready`` after arming its accept, so the accepts
 are armed -- appended to the listener's wait queue -- in worker order 0, 1, 2, ...
@@ -20,10 +21,11 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from ..errors import ExperimentTimeout, LeakError
-from ..system import kernel_release
-from ..uring_record import UringAcceptResult, summarize_uring
-from ._harness import JOIN_TIMEOUT_S, ClientProcess
+from ...analysis.uring import summarize_uring
+from ...errors import ExperimentTimeout, LeakError
+from ...records.uring import UringAcceptResult
+from ...system import kernel_release
+from ..harness import JOIN_TIMEOUT_S, ClientProcess
 
 HOST = "127.0.0.1"
 BACKLOG = 4096
@@ -114,7 +116,7 @@ class ProcRun:
             env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
             for _ in range(self.workers):  # one at a time: arm order = worker order
                 p = subprocess.Popen(
-                    [sys.executable, "-m", "epollkit.lab._uring_proc", self.mode, self.setup,
+                    [sys.executable, "-m", "epollkit.lab.children.uring_worker", self.mode, self.setup,
                      str(lsock.fileno()), str(stop_r), str(done_w), repr(self.work_s)],
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                     env=env, pass_fds=(lsock.fileno(), stop_r, done_w))
@@ -124,7 +126,7 @@ class ProcRun:
                     why = line.strip() or "no output"
                     raise RuntimeError(f"io_uring worker process failed to start: {why}")
             client = stack.enter_context(ClientProcess(
-                "epollkit.lab._client", ["connect", HOST, port, self.connections, self.rate]))
+                "epollkit.lab.children.connect", ["connect", HOST, port, self.connections, self.rate]))
             client.wait_ready()
             pids = [p.pid for p in self.procs]
             if not _all_asleep(pids, 10.0):

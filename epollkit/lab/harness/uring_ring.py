@@ -279,7 +279,7 @@ def unavailable_reason() -> str | None:
     """
     if not sys.platform.startswith("linux"):
         return f"io_uring needs Linux; this is {sys.platform}"
-    from ..system import epoll_hidden
+    from ...system import epoll_hidden
 
     if os.environ.get(NO_URING_ENV, "").strip() not in ("", "0"):
         return f"{NO_URING_ENV} is set"
