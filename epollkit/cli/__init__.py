@@ -25,6 +25,7 @@ COMMANDS = (
     "multiplex",
     "herd_latency",
     "reuseport_close",
+    "uring_accept",
     "sim",
     "scenario",
     "record",

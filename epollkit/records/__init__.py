@@ -10,6 +10,7 @@ from .queueing import AcceptLatencyResult, ServeResult
 from .read import ReaderStats, ReadResult
 from .reuseport import IncomingCpuResult, ReuseportCloseResult, ReuseportDistributionResult
 from .timing import HerdLatencyResult, MultiplexResult
+from .uring import UringAcceptResult
 
 __all__ = [
     "AcceptLatencyResult",
@@ -24,6 +25,7 @@ __all__ = [
     "ReuseportCloseResult",
     "ReuseportDistributionResult",
     "ServeResult",
+    "UringAcceptResult",
     "WorkerStats",
     "experiments",
     "from_dict",

@@ -84,6 +84,7 @@ WAIT_WCHANS = {
     "poll": frozenset({"poll_schedule_timeout", "do_poll", "do_sys_poll"}),
     "epoll_wait": frozenset({"do_epoll_wait", "ep_poll", "do_epoll_pwait", "__x64_sys_epoll_wait"}),
     "accept": frozenset({"inet_csk_accept", "inet_csk_wait_for_connect"}),
+    "io_uring_enter": frozenset({"io_cqring_wait", "io_cqring_wait_schedule", "__io_cqring_wait_schedule"}),
 }
 
 

@@ -25,6 +25,7 @@ from .queueing import accept_latency, serve_latency, serve_percentiles
 from .read import read_races, read_throughput
 from .reuseport import incoming_cpu, reuseport_close, reuseport_shares
 from .traces import post_swimlane, step_label, swimlane, swimlane_legend, trace_text, view_line
+from .uring import uring_shares
 
 __all__ = [
     "ACCEPT_METRICS",
@@ -55,5 +56,6 @@ __all__ = [
     "swimlane",
     "swimlane_legend",
     "trace_text",
+    "uring_shares",
     "view_line",
 ]

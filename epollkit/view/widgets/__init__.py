@@ -14,6 +14,7 @@ from .panels import (
     wake_order_explorer,
 )
 from .scheduler import Scheduler, scheduler
+from .uring import uring_explorer
 
 __all__ = [
     "Scheduler",
@@ -22,5 +23,6 @@ __all__ = [
     "read_race_explorer",
     "reuseport_explorer",
     "scheduler",
+    "uring_explorer",
     "wake_order_explorer",
 ]
