@@ -33,16 +33,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import rules
+from . import fdcalls, fdtable, rules
 from .machine import ORDERS, Setup
 from .state import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Epoll, State, Thread, ThreadState, World
 from .threads import Accept, CallList, Ctl, EpollWait, Read
 
 KINDS = ("epoll", "stream", "listener")
-CALLS = ("epoll_wait", "accept", "read", "epoll_ctl")
+CALLS = ("epoll_wait", "accept", "read", "epoll_ctl") + fdcalls.CALLS
 OPS = ("add", "mod", "del")
 TOP = ("name", "objects", "watch", "threads", "kernel", "order", "expect", "description", "post", "instead",
-       "start")
+       "start") + fdcalls.TOP
 STARTS = ("together", "in-order")
 MAX_WRITE = 32768  # bytes one write may carry and stay ONE skb, ONE sk_data_ready() (see above)
 CALL_FIELDS = {
@@ -50,6 +50,7 @@ CALL_FIELDS = {
     "accept": ("call", "fd", "blocking"),
     "read": ("call", "fd", "bytes"),
     "epoll_ctl": ("call", "op", "epoll", "fd", "events"),
+    **fdcalls.CALL_FIELDS,
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -73,6 +74,9 @@ class Scenario:
     instead: list | None = None
     path: str | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    unopened: tuple = ()  # descriptor mode (fdcalls.py): objects opened later by an "open" call
+    child: tuple = ()  # descriptor mode: threads of a second process forked after "watch"
+    descriptors: bool = False  # descriptor mode: numbers resolve through per-process tables
 
     def setup(self, kernel: str | None = None) -> Setup:
         """The model of this scenario. ``kernel``: the release whose rules to imitate (default: this
@@ -146,7 +150,10 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
         if err:
             raise err
 
-    def obj_of(w: str, value, kinds: tuple) -> str:
+    fdinfo = fdcalls.prepare(where, data, objects)  # descriptor names (dup "as") and their kinds
+    names = {**objects, **fdinfo.aliases}
+
+    def obj_of(w: str, value, kinds: tuple, objects=objects) -> str:
         if value not in objects:
             valid = [o for o, k in objects.items() if k in kinds]
             raise _bad(w, f"unknown object {value!r}; valid: {', '.join(valid) or 'none'}")
@@ -221,15 +228,18 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
                 accept_modes.setdefault(fd, set()).add(blocking)
                 out.append(Accept(fd, blocking))
             elif kind == "read":
-                out.append(Read(obj_of(f"{w}.fd", c.get("fd"), ("stream",)),
+                out.append(Read(obj_of(f"{w}.fd", c.get("fd"), ("stream",), names),
                                 _int(f"{w}.bytes", c.get("bytes"), 1, 1 << 20)))
+            elif kind in fdcalls.CALLS:
+                out.append(fdcalls.parse(w, kind, c, lambda w2, v: obj_of(w2, v, ("stream", "listener"), names),
+                                         fdinfo))
             else:
                 op = c.get("op")
                 err = _choose(f"{w}.op", op, OPS, "op")
                 if err:
                     raise err
                 out.append(Ctl(op, obj_of(f"{w}.epoll", c.get("epoll"), ("epoll",)),
-                               obj_of(f"{w}.fd", c.get("fd"), ("stream", "listener")),
+                               obj_of(f"{w}.fd", c.get("fd"), ("stream", "listener"), names),
                                events_of(f"{w}.events", c.get("events"), required=op != "del")))
         threads[tname] = tuple(out)
     for fd, modes in accept_modes.items():
@@ -268,10 +278,12 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
     expect = data.get("expect")
     if expect is not None:
         expect = _expect(f"{where}: expect", expect, tuple(threads))
+    fdcalls.check(where, fdinfo, threads)
     return Scenario(
         name=name, objects=dict(objects), watch=tuple(watch), threads=threads, kernel=tuple(kernel),
         order=order, start=start, expect=expect, description=str(data.get("description", "")),
         post=data.get("post"), instead=data.get("instead"), path=path, raw=data,
+        unopened=fdinfo.unopened, child=fdinfo.child, descriptors=fdinfo.descriptors,
     )
 
 
@@ -435,6 +447,12 @@ def to_setup(sc: Scenario, kernel: str | None = None) -> Setup:
     programs = {n: CallList(calls) for n, calls in sc.threads.items()}
     for n, p in programs.items():
         st.threads[n] = Thread(n, ThreadState.RUNNING, p.start())
-    for ep, fd, ev in sc.watch:
-        rules.epoll_ctl(world, st, "add", ep, fd, ev, None)
+    if sc.descriptors:  # fdtable.py: descriptor tables; registrations carry their number
+        st.fdt = fdtable.initial(sc.objects, sc.unopened, sc.child, sc.threads)
+        fdtable.watch_all(world, st, sc.watch)
+        if sc.child:
+            st.fdt = fdtable.fork(st.fdt)
+    else:
+        for ep, fd, ev in sc.watch:
+            rules.epoll_ctl(world, st, "add", ep, fd, ev, None)
     return Setup(sc.name, world, st, programs, sc.kernel, sc.order, "scenario", sc, sc.start)
