@@ -299,6 +299,15 @@ def _needs(sc: Scenario) -> int:
     return n + 2 * sum(1 for ev in sc.kernel if ev[0] == "connect")
 
 
+def _runner(sc: Scenario):
+    """The run class: descriptor-mode files (dup, close, a second process) run in fd_scenario.py."""
+    if sc.descriptors:
+        from .fd_scenario import FdRun
+
+        return FdRun
+    return _Run
+
+
 def run_scenario(scenario, *, repeat: int = 1) -> dict:
     """Run a scenario (a Scenario, a path, a name in data/scenarios, JSON text or a dict) ``repeat``
     times on this kernel. Returns ``{"scenario", "backend": "real", "kernel", "repeat", "outcomes":
@@ -315,7 +324,7 @@ def run_scenario(scenario, *, repeat: int = 1) -> dict:
     order = []
     for _ in range(repeat):
         with ExitStack() as stack:
-            out = _Run(sc, stack).execute()
+            out = _runner(sc)(sc, stack).execute()
         key = repr(sorted(out.items()))
         if key not in counts:
             order.append((key, out))
