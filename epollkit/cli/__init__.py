@@ -27,6 +27,7 @@ COMMANDS = (
     "reuseport_close",
     "sim",
     "scenario",
+    "descriptors",
     "record",
     "info",
 )

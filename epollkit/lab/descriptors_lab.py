@@ -1,0 +1,293 @@
+"""The descriptor-vs-description chapter, live: its scenarios on this kernel beside the model, what
+Python's ``selectors`` and ``asyncio`` do when a registered socket is closed behind their back, and
+``kcmp(KCMP_EPOLL_TFD)``. ``epollkit descriptors --json`` prints :func:`run_all`'s record.
+
+Every measurement here opens a few sockets, holds them for at most a few tenths of a second and closes
+them in ``finally`` blocks; the scenarios run through :func:`epollkit.lab.run_scenario`, whose second
+process is reaped on every path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import selectors
+import socket
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from ..results import Record
+
+DEMOS = (
+    "fd-ghost-event-after-dup-close",
+    "fd-del-closed-number-ebadf",
+    "fd-del-through-dup-enoent",
+    "fd-same-number-twice-after-reuse",
+    "fork-parent-close-keeps-registration",
+    "fork-child-deletes-registration",
+    "fd-safe-del-before-close",
+)
+KCMP_EPOLL_TFD = 7  # include/uapi/linux/kcmp.h
+KCMP_NR = {"x86_64": 312, "aarch64": 272, "i686": 349, "armv7l": 378, "riscv64": 272, "ppc64le": 354,
+           "s390x": 343}
+WINDOW_S = 0.1  # how long each selectors/asyncio observation watches
+
+
+@dataclass(frozen=True)
+class DescriptorDemos(Record):
+    """One run of the chapter's demonstrations on this kernel."""
+
+    experiment: str = "descriptors"
+    backend: str = "real"
+    demos: list = field(default_factory=list)  # {"scenario", "title", "kernel", "model", "agree"}
+    selectors: dict = field(default_factory=dict)
+    asyncio: dict = field(default_factory=dict)
+    kcmp: dict = field(default_factory=dict)
+    kernel: str | None = None
+    duration_s: float | None = None
+    _rows_field = "demos"
+
+
+# ------------------------------------------------------------------------------------ scenarios
+
+
+def run_demos(names=DEMOS, *, repeat: int = 1) -> list:
+    """Each scenario once (or ``repeat`` times) on the kernel, beside the model's outcome set."""
+    from .. import sim
+    from .scenario import run_scenario
+
+    rows = []
+    for name in names:
+        sc = sim.load(name)
+        model = sim.explore(sc.setup()).outcome_set()
+        real = run_scenario(sc, repeat=repeat)
+        kernel = [o["threads"] for o in real["outcomes"]]
+        rows.append({"scenario": name, "title": sc.name, "kernel": kernel, "model": model,
+                     "agree": all(k in model for k in kernel)})
+    return rows
+
+
+# ------------------------------------------------------------------------------------ selectors
+
+
+def _reuse_number(num: int, stack: ExitStack) -> tuple:
+    """A new socket pair whose first end has the number ``num`` (just freed). Returns (sock, peer, how):
+    how is "lowest free" when the kernel handed ``num`` out by itself, "dup2" when a lower number was
+    free in this process and the number had to be asked for."""
+    c, p = socket.socketpair()
+    stack.callback(p.close)
+    if c.fileno() == num:
+        stack.callback(c.close)
+        return c, p, "lowest free"
+    os.dup2(c.fileno(), num, inheritable=False)
+    c.close()
+    s = socket.socket(fileno=num)
+    stack.callback(s.close)
+    return s, p, "dup2"
+
+
+def _close_all(fds: list) -> None:
+    while fds:
+        os.close(fds.pop())
+
+
+def _select_calls(sel) -> dict:
+    """How many ``sel.select(timeout)`` calls return in WINDOW_S: WINDOW_S / timeout when each one
+    waits; thousands when the kernel keeps reporting an event the selector has no key for (it drops
+    it and returns an empty list at once: a busy loop)."""
+    timeout = WINDOW_S / 5
+    calls = 0
+    t0 = time.monotonic()
+    c0 = time.thread_time()
+    while time.monotonic() - t0 < WINDOW_S:
+        sel.select(timeout)
+        calls += 1
+    return {"select_calls": calls, "timeout_each_s": timeout, "window_s": WINDOW_S,
+            "cpu_s": round(time.thread_time() - c0, 4)}
+
+
+def measure_selectors() -> dict:
+    """``selectors.EpollSelector`` with a registered socket closed behind its back."""
+    out: dict = {}
+    # 1. a dup keeps the description alive: the ghost
+    with ExitStack() as stack:
+        sel = selectors.EpollSelector()
+        stack.callback(sel.close)
+        a, b = socket.socketpair()
+        stack.callback(b.close)
+        stack.callback(a.close)
+        num = a.fileno()
+        sel.register(a, selectors.EVENT_READ, "a")
+        dup = [os.dup(num)]
+        stack.callback(_close_all, dup)
+        a.close()  # behind the selector's back
+        b.send(b"x")
+        evs = sel.select(0)
+        out["ghost_events"] = [{"data": k.data, "fd": k.fd, "same_number": k.fd == num} for k, _m in evs]
+        try:
+            sel.unregister(a)
+            out["unregister_closed_socket"] = "returned (no error)"
+        except Exception as exc:  # noqa: BLE001 -- what it raises is the measurement
+            out["unregister_closed_socket"] = f"{type(exc).__name__}: {exc}"
+        out["after_unregister"] = _select_calls(sel)
+        _close_all(dup)  # the last reference: eventpoll_release_file() removes the ghost
+        out["after_last_close"] = _select_calls(sel)
+    # 2. the only descriptor: the kernel forgets, the selector does not
+    with ExitStack() as stack:
+        sel = selectors.EpollSelector()
+        stack.callback(sel.close)
+        a, b = socket.socketpair()
+        stack.callback(b.close)
+        num = a.fileno()
+        sel.register(a, selectors.EVENT_READ, "a")
+        a.close()
+        c, _p, how = _reuse_number(num, stack)
+        out["reused_number_by"] = how
+        try:
+            sel.register(c, selectors.EVENT_READ, "c")
+            out["register_new_socket_same_number"] = "registered"
+        except Exception as exc:  # noqa: BLE001
+            out["register_new_socket_same_number"] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+# ------------------------------------------------------------------------------------ asyncio
+
+
+async def _loop_turns(loop) -> dict:
+    """Selector calls the loop makes while this coroutine sleeps WINDOW_S: one or two when it waits,
+    thousands when the kernel keeps reporting an event the selector has no key for (a busy loop)."""
+    sel = loop._selector
+    plain = sel.select
+    calls = [0]
+
+    def counting(timeout=None):
+        calls[0] += 1
+        return plain(timeout)
+
+    sel.select = counting
+    t0 = time.thread_time()
+    try:
+        await asyncio.sleep(WINDOW_S)
+    finally:
+        del sel.select  # back to the class's method
+    return {"selector_calls": calls[0], "window_s": WINDOW_S, "cpu_s": round(time.thread_time() - t0, 4)}
+
+
+def measure_asyncio() -> dict:
+    """asyncio's selector loop (``add_reader``) with a registered socket closed behind its back."""
+
+    async def main() -> dict:
+        loop = asyncio.get_running_loop()
+        out: dict = {"loop": type(loop).__name__, "selector": type(loop._selector).__name__}
+        with ExitStack() as stack:
+            a, b = socket.socketpair()
+            stack.callback(b.close)
+            stack.callback(a.close)
+            a.setblocking(False)
+            num = a.fileno()
+            calls = []
+            loop.add_reader(num, calls.append, 1)
+            dup = os.dup(num)
+            closed = [False]
+
+            def close_dup():
+                if not closed[0]:
+                    closed[0] = True
+                    os.close(dup)
+
+            stack.callback(close_dup)
+            a.close()  # behind asyncio's back; the dup keeps the description (and registration)
+            b.send(b"x")
+            await asyncio.sleep(WINDOW_S)
+            out["ghost_callbacks_in_window"] = len(calls)
+            out["window_s"] = WINDOW_S
+            out["remove_reader"] = loop.remove_reader(num)
+            out["after_remove_reader"] = await _loop_turns(loop)
+            close_dup()  # the last reference: eventpoll_release_file() removes the registration
+            out["after_last_close"] = await _loop_turns(loop)
+        with ExitStack() as stack:
+            a, b = socket.socketpair()
+            stack.callback(b.close)
+            num = a.fileno()
+            loop.add_reader(num, lambda: None)
+            a.close()  # the only reference: the kernel drops the registration, asyncio keeps its key
+            c, peer, how = _reuse_number(num, stack)
+            c.setblocking(False)
+            got = []
+            loop.add_reader(c.fileno(), got.append, 1)
+            stack.callback(loop.remove_reader, c.fileno())
+            peer.send(b"y")
+            await asyncio.sleep(WINDOW_S)
+            out["reused_number_by"] = how
+            out["new_socket_callbacks_in_window"] = len(got)
+            loop.remove_reader(c.fileno())  # the control: forget the stale key, register afresh
+            again = []
+            loop.add_reader(c.fileno(), again.append, 1)
+            await asyncio.sleep(WINDOW_S / 10)
+            out["new_socket_callbacks_after_re_add"] = min(len(again), 1)
+        return out
+
+    return asyncio.run(main())
+
+
+# ------------------------------------------------------------------------------------ kcmp
+
+
+def measure_kcmp() -> dict:
+    """``kcmp(pid, pid, KCMP_EPOLL_TFD, fd, {epfd, tfd, 0})``: is the file registered under number
+    ``tfd`` in ``epfd`` the file ``fd`` refers to? 0 = the same (``kcmp_epoll_target()``, 4.13+,
+    CONFIG_KCMP; containers often forbid kcmp in seccomp)."""
+    import ctypes
+    import select
+
+    nr = KCMP_NR.get(platform.machine())
+    if nr is None:
+        return {"live": False, "why": f"no kcmp syscall number known for {platform.machine()}"}
+    libc = ctypes.CDLL(None, use_errno=True)
+    pid = os.getpid()
+    with ExitStack() as stack:
+        ep = select.epoll()
+        stack.callback(ep.close)
+        a, b = socket.socketpair()
+        stack.callback(b.close)
+        stack.callback(a.close)
+        num = a.fileno()
+        ep.register(num, select.EPOLLIN)
+        dup = os.dup(num)
+        stack.callback(os.close, dup)
+
+        def kcmp(fd: int, tfd: int) -> int:
+            slot = (ctypes.c_uint32 * 3)(ep.fileno(), tfd, 0)
+            r = libc.syscall(nr, pid, pid, KCMP_EPOLL_TFD, fd, ctypes.byref(slot))
+            if r < 0:
+                e = ctypes.get_errno()
+                raise OSError(e, os.strerror(e))
+            return r
+
+        try:
+            before = kcmp(num, num)
+        except OSError as exc:
+            return {"live": False, "why": f"kcmp failed: {exc.strerror} (errno {exc.errno})"}
+        a.close()  # behind epoll's back; the dup keeps the file
+        dup_vs_registered = kcmp(dup, num)
+        other = kcmp(b.fileno(), num)
+    return {"live": True, "registered_vs_itself": before, "dup_vs_registered_after_close": dup_vs_registered,
+            "other_file_vs_registered": other,
+            "meaning": "0: the same file; 1 or 2: different files (ordered by kernel pointer)"}
+
+
+def run_all(*, demos=DEMOS, repeat: int = 1) -> DescriptorDemos:
+    """Everything the chapter measures, on this kernel (Linux with epoll only)."""
+    from ..validate import check_int
+    from ._harness import require_linux
+
+    check_int("repeat", repeat, 1, 20)
+    require_linux(epoll=True)
+    t0 = time.monotonic()
+    rows = run_demos(demos, repeat=repeat)
+    return DescriptorDemos(demos=rows, selectors=measure_selectors(), asyncio=measure_asyncio(),
+                           kcmp=measure_kcmp(), kernel=platform.release(),
+                           duration_s=round(time.monotonic() - t0, 3))
