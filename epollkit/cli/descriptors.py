@@ -24,7 +24,8 @@ def table(r) -> str:
     s, a, k = r.selectors, r.asyncio, r.kcmp
     lines.append(f"selectors: ghost events after close {len(s['ghost_events'])}; unregister of the closed "
                  f"socket {s['unregister_closed_socket']}; then {s['after_unregister']['select_calls']} "
-                 f"select({s['after_unregister']['timeout_each_s']}) calls in {s['after_unregister']['window_s']} s "
+                 f"select({s['after_unregister']['timeout_each_s']}) calls in "
+                 f"{s['after_unregister']['window_s']} s "
                  f"(after the last close: {s['after_last_close']['select_calls']}); new socket on the same "
                  f"number: {s['register_new_socket_same_number']}")
     lines.append(f"asyncio: {a['ghost_callbacks_in_window']} ghost callbacks in {a['window_s']} s; after "

@@ -79,7 +79,8 @@ def main() -> None:
     threads = []
     for name, fd in spec.items():
         ready = threading.Event()
-        t = threading.Thread(target=_serve, args=(socket.socket(fileno=fd), ex, ready, tids, name), daemon=True)
+        t = threading.Thread(target=_serve, args=(socket.socket(fileno=fd), ex, ready, tids, name),
+                             daemon=True)
         t.start()
         ready.wait(5)
         threads.append(t)

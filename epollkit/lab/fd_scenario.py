@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from ..errors import EpollkitError as ExperimentError
-from ..sim.fdtable import PARENT, Close, Dup, Dup2, Open
+from ..sim.fdtable import Close, Dup, Dup2, Open
 from ..sim.threads import Ctl, EpollWait, Read
 from ._harness import WorkerGroup, sleeps_in
 from .scenario import _BLOCKED_MAYBE, _flags, _mask, _Run
@@ -290,10 +290,12 @@ class FdRun(_Run):
         if name in self.child_socks:
             sock = self.child_socks[name]
             sock.settimeout(max(0.5, self.hard_deadline - time.monotonic() + 2.0))
-            sock.send(json.dumps({"call": encode(c), "deadline_s": self.hard_deadline - time.monotonic()}).encode())
+            left = self.hard_deadline - time.monotonic()
+            sock.send(json.dumps({"call": encode(c), "deadline_s": left}).encode())
             reply = json.loads(sock.recv(65536))
             if reply.get("error"):
-                raise ExperimentError(f"{self.sc.name}: thread {name} in the second process: {reply['error']}")
+                raise ExperimentError(f"{self.sc.name}: thread {name} in the second process: "
+                                      f"{reply['error']}")
             return _BLOCKED_MAYBE if reply.get("blocked") else reply["result"]
         self.parent.deadline = self.hard_deadline
         return self.parent.call(c)

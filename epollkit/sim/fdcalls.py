@@ -61,11 +61,13 @@ def prepare(where: str, data: dict, objects: dict) -> FdInfo:
     for u in un:
         if objects.get(u) != "stream":
             valid = [o for o, k in objects.items() if k == "stream"]
-            raise _bad(f"{where}: unopened", f"{u!r} is not a stream object; valid: {', '.join(valid) or 'none'}")
+            raise _bad(f"{where}: unopened",
+                       f"{u!r} is not a stream object; valid: {', '.join(valid) or 'none'}")
     info.unopened = tuple(un)
     for i, wt in enumerate(data.get("watch", []) or []):
         if isinstance(wt, dict) and wt.get("fd") in un:
-            raise _bad(f"{where}: watch[{i}].fd", f"{wt['fd']!r} is unopened: it has no descriptor to register yet")
+            raise _bad(f"{where}: watch[{i}].fd",
+                       f"{wt['fd']!r} is unopened: it has no descriptor to register yet")
     ch = data.get("child", [])
     threads = data.get("threads") if isinstance(data.get("threads"), dict) else {}
     if not isinstance(ch, list) or any(c not in threads for c in ch):
@@ -83,7 +85,8 @@ def prepare(where: str, data: dict, objects: dict) -> FdInfo:
             if c["call"] == "dup":
                 name = c.get("as")
                 if not isinstance(name, str) or not name.replace("_", "").isalnum():
-                    raise _bad(f"{where}: dup", f"'as' {name!r} is not a descriptor name (letters, digits, _)")
+                    raise _bad(f"{where}: dup",
+                               f"'as' {name!r} is not a descriptor name (letters, digits, _)")
                 if name in kinds:
                     raise _bad(f"{where}: dup", f"'as' {name!r} is already a name; give each dup its own")
                 kinds[name] = kinds.get(c.get("fd"), "stream")
@@ -99,7 +102,8 @@ def parse(w: str, kind: str, c: dict, descriptor, info: FdInfo):
     if kind == "open":
         fd = c.get("fd")
         if fd not in info.unopened:
-            raise _bad(f"{w}.fd", f"{fd!r} is not listed in unopened; valid: {', '.join(info.unopened) or 'none'}")
+            raise _bad(f"{w}.fd",
+                       f"{fd!r} is not listed in unopened; valid: {', '.join(info.unopened) or 'none'}")
         if fd in info.opened:
             raise _bad(f"{w}.fd", f"{fd!r} is opened twice; open each unopened object once")
         info.opened.append(fd)

@@ -202,7 +202,8 @@ def _release(st: State, desc: str, log: list | None) -> None:
             if it.fd == desc:
                 _ep_remove(st, ep, desc)
                 if log is not None:
-                    log.append(f"last reference to {desc} gone: eventpoll_release_file() removes it from {ep}")
+                    log.append(f"last reference to {desc} gone: eventpoll_release_file() "
+                               f"removes it from {ep}")
 
 
 def _ep_remove(st: State, ep: str, desc: str) -> None:
@@ -278,7 +279,8 @@ def execute(w, st: State, t: Thread, call, log: list | None):
         it = e.item(desc)
         if it is not None and it.data != num:
             if call.op == "add":
-                raise ModelError(f"{call.epoll}: a second registration of {desc} (numbers {it.data} and {num}) "
+                raise ModelError(f"{call.epoll}: a second registration of {desc} "
+                                 f"(numbers {it.data} and {num}) "
                                  "is legal in the kernel but not modelled")
             return t, "ENOENT"  # ep_find(): the pair (file, this number) is not there
         return t, rules.epoll_ctl(w, st, call.op, call.epoll, desc, call.events, log, data=num)

@@ -231,8 +231,8 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
                 out.append(Read(obj_of(f"{w}.fd", c.get("fd"), ("stream",), names),
                                 _int(f"{w}.bytes", c.get("bytes"), 1, 1 << 20)))
             elif kind in fdcalls.CALLS:
-                out.append(fdcalls.parse(w, kind, c, lambda w2, v: obj_of(w2, v, ("stream", "listener"), names),
-                                         fdinfo))
+                out.append(fdcalls.parse(
+                    w, kind, c, lambda w2, v: obj_of(w2, v, ("stream", "listener"), names), fdinfo))
             else:
                 op = c.get("op")
                 err = _choose(f"{w}.op", op, OPS, "op")
