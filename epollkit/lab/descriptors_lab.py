@@ -16,9 +16,8 @@ import selectors
 import socket
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 
-from ..results import Record
+from ..fdrecord import DescriptorDemos
 
 DEMOS = (
     "fd-ghost-event-after-dup-close",
@@ -33,21 +32,6 @@ KCMP_EPOLL_TFD = 7  # include/uapi/linux/kcmp.h
 KCMP_NR = {"x86_64": 312, "aarch64": 272, "i686": 349, "armv7l": 378, "riscv64": 272, "ppc64le": 354,
            "s390x": 343}
 WINDOW_S = 0.1  # how long each selectors/asyncio observation watches
-
-
-@dataclass(frozen=True)
-class DescriptorDemos(Record):
-    """One run of the chapter's demonstrations on this kernel."""
-
-    experiment: str = "descriptors"
-    backend: str = "real"
-    demos: list = field(default_factory=list)  # {"scenario", "title", "kernel", "model", "agree"}
-    selectors: dict = field(default_factory=dict)
-    asyncio: dict = field(default_factory=dict)
-    kcmp: dict = field(default_factory=dict)
-    kernel: str | None = None
-    duration_s: float | None = None
-    _rows_field = "demos"
 
 
 # ------------------------------------------------------------------------------------ scenarios

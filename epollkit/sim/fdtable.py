@@ -314,8 +314,9 @@ def snapshot(st: State) -> dict:
     then per epoll instance its interest list as (description, number label, events)."""
     if st.fdt is None:
         return {}
-    procs = {p: [{"number": n, "label": t.label(n), "description": d} for n, d in t.fds]
-             for p, t in st.fdt.procs}
+    procs = {p: [{"number": n, "label": t.label(n), "description": d, "epoll": d in st.epolls,
+                  "names": [nm for nm, num in t.names if num == n]}
+                 for n, d in t.fds] for p, t in st.fdt.procs}
     parent = st.fdt.proc(PARENT)
     interest = {ep: [{"description": it.fd, "number": it.data,
                       "label": parent.label(it.data) if isinstance(it.data, int) else it.fd,
@@ -324,5 +325,6 @@ def snapshot(st: State) -> dict:
     refs = {}
     for _p, t in st.fdt.procs:
         for _n, d in t.fds:
-            refs[d] = refs.get(d, 0) + 1
+            if d not in st.epolls:
+                refs[d] = refs.get(d, 0) + 1
     return {"processes": procs, "descriptions": refs, "interest": interest}

@@ -211,6 +211,7 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
     requeue = []
     items = {it.fd: it for it in e.items}
     dropped = []
+    took = []  # the items reported, by description (``out`` holds their data)
     while todo and len(out) < maxevents:
         fd, cause = todo.pop(0)
         it = items[fd]
@@ -219,6 +220,7 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
             dropped.append(fd)
             continue
         out.append((fd if it.data is None else it.data, bits))  # the registered data (fdtable.py)
+        took.append(fd)
         if EPOLLONESHOT in it.events:
             items[fd] = it._replace(armed=False)
         elif EPOLLET not in it.events:
@@ -233,7 +235,7 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
     if log is not None:
         if dropped:
             log.append(f"{', '.join(dropped)} no longer ready (ep_item_poll), dropped")
-        for fd, _bits in out:
+        for fd in took:
             it = items[fd]
             if EPOLLONESHOT in it.events:
                 log.append(f"ONESHOT disarms {fd}")
