@@ -24,6 +24,7 @@ RECORDERS = {
     "serve": "epollkit.lab.serve_lab:reference_runs",
     "multiplex": "epollkit.lab.multiplex_lab:reference_runs",
     "herd_latency": "epollkit.lab.herd:reference_runs",
+    "descriptors": "epollkit.lab.descriptors_lab:reference_runs",
 }
 
 

@@ -275,3 +275,8 @@ def run_all(*, demos=DEMOS, repeat: int = 1) -> DescriptorDemos:
     return DescriptorDemos(demos=rows, selectors=measure_selectors(), asyncio=measure_asyncio(),
                            kcmp=measure_kcmp(), kernel=platform.release(),
                            duration_s=round(time.monotonic() - t0, 3))
+
+
+def reference_runs() -> list:
+    """What ``epollkit record`` saves as data/reference/descriptors.json (shown NOT LIVE elsewhere)."""
+    return [run_all(repeat=3)]
