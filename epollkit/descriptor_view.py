@@ -173,10 +173,21 @@ def live_demos():
     return live_or_recorded(run, "descriptors")
 
 
+def source(rec) -> str:
+    """Where ``rec`` comes from: "live, Linux X" or "NOT LIVE: recorded on Linux X (...)"."""
+    from .notebook import live
+
+    if live():
+        return f"live, Linux {rec.kernel}"
+    from . import data
+
+    return f"NOT LIVE: {data.describe('descriptors')}"
+
+
 def show_demo(rec, name: str) -> None:
     """The kernel's outcome for scenario ``name`` beside the model's outcome set."""
     d = rec.demo(name)
-    where = f"Linux {rec.kernel}"
+    where = source(rec)
     print(f"{d['title']}")
     for o in d["kernel"]:
         print(f"  kernel ({where}): {o}")
@@ -188,7 +199,7 @@ def show_demo(rec, name: str) -> None:
 def show_libraries(rec) -> None:
     s, a = rec.selectors, rec.asyncio
     au, al = s["after_unregister"], s["after_last_close"]
-    print(f"selectors.EpollSelector (Linux {rec.kernel}):")
+    print(f"selectors.EpollSelector ({source(rec)}):")
     print(f"  registered socket closed while a dup lives: select(0) reports {len(s['ghost_events'])} "
           f"event(s) for the closed number (same number: {all(e['same_number'] for e in s['ghost_events'])})")
     print(f"  sel.unregister(closed socket): {s['unregister_closed_socket']}")
@@ -211,7 +222,11 @@ def show_kcmp(rec) -> None:
     if not k.get("live"):
         print(f"kcmp(KCMP_EPOLL_TFD): NOT LIVE ({k.get('why')})")
         return
-    print(f"kcmp(KCMP_EPOLL_TFD) on Linux {rec.kernel} ({k['meaning']}):")
+    from .notebook import live
+
+    if not live():
+        print("kcmp(KCMP_EPOLL_TFD): NOT LIVE here (no epoll); the recorded answers:")
+    print(f"kcmp(KCMP_EPOLL_TFD) ({source(rec)}; {k['meaning']}):")
     print(f"  registered fd vs its own registration:            {k['registered_vs_itself']}")
     print(f"  the dup vs the registration, after close(fd):     {k['dup_vs_registered_after_close']}")
     print(f"  another socket vs that registration:              {k['other_file_vs_registered']}")
@@ -392,3 +407,44 @@ def playground_widget():
     refresh()
     return w.VBox([w.HBox([proc, fd]), w.HBox(list(buttons.values())[:5]), w.HBox(list(buttons.values())[5:]),
                    out])
+
+
+# ------------------------------------------------------------------------------------ computed answers
+
+
+def _outcome(name: str) -> dict:
+    return model_steps(name)[-1]["outcome"]
+
+
+def answer_same_number() -> str:
+    o = _outcome("fd-same-number-twice-after-reuse")["A"]
+    return (f"The model (and the kernel above): open gave the number labelled {o[2]!r}, the ADD answered "
+            f"{o[3]!r}, and one epoll_wait returned {o[4]}. ep_find() looks up the pair (file, number): the "
+            "new file under the old number is a different pair from the ghost (old file, same number), so "
+            "ADD inserts a second item, and both report the same data.")
+
+
+def answer_fork_dup() -> str:
+    o = _outcome("fork-parent-closes-all-child-deletes")
+    return (f"Parent: {o['A']}; child: {o['C']}. The parent's dup and its two closes leave the child's copy as "
+            "the last reference, so the registration stays (the parent's epoll_wait still gets the event); "
+            "the child's EPOLL_CTL_DEL with s0's number matches the registered pair and removes it.")
+
+
+def answer_dup2() -> str:
+    o = _outcome("fd-dup2-over-registered-number-keeps-ghost")["A"]
+    return (f"The model gives {o}: DEL of s0 {o[3]}, DEL of d0 {o[4]}. dup2() closes what s0's number held "
+            "(one reference; d0 keeps the old file alive) and points the number at n0's file, so through s0 "
+            "the kernel finds the pair (n0's file, number) -- not registered -- and d0 names (old file, d0's "
+            "number) -- never registered. The ghost still reports the old number: " + str(o[5]) + ".")
+
+
+def answer_selectors(rec) -> str:
+    s = rec.selectors
+    return (f"The kernel still has the registration (the dup keeps the description), so epoll_wait returns the "
+            f"ghost event at once; EpollSelector.select() looks the number up, finds no key (unregister() "
+            f"removed it, swallowing the EPOLL_CTL_DEL error) and drops the event, returning [] without "
+            f"waiting. Measured ({source(rec)}): {s['after_unregister']['select_calls']} calls in "
+            f"{s['after_unregister']['window_s']} s instead of about "
+            f"{round(s['after_unregister']['window_s'] / s['after_unregister']['timeout_each_s'])}; after the "
+            f"dup's close, {s['after_last_close']['select_calls']}.")

@@ -14,9 +14,11 @@ import os
 import platform
 import selectors
 import socket
+import threading
 import time
 from contextlib import ExitStack
 
+from ..errors import ExperimentTimeout
 from ..fdrecord import DescriptorDemos
 
 DEMOS = (
@@ -32,6 +34,7 @@ KCMP_EPOLL_TFD = 7  # include/uapi/linux/kcmp.h
 KCMP_NR = {"x86_64": 312, "aarch64": 272, "i686": 349, "armv7l": 378, "riscv64": 272, "ppc64le": 354,
            "s390x": 343}
 WINDOW_S = 0.1  # how long each selectors/asyncio observation watches
+ASYNCIO_DEADLINE_S = 10.0
 
 
 # ------------------------------------------------------------------------------------ scenarios
@@ -214,7 +217,23 @@ def measure_asyncio() -> dict:
             out["new_socket_callbacks_after_re_add"] = min(len(again), 1)
         return out
 
-    return asyncio.run(main())
+    # its own thread: asyncio.run() refuses to start inside a running loop (a Jupyter kernel has one)
+    box: dict = {}
+
+    def target():
+        try:
+            box["out"] = asyncio.run(main())
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            box["exc"] = exc
+
+    t = threading.Thread(target=target, name="epollkit-asyncio-probe", daemon=True)
+    t.start()
+    t.join(ASYNCIO_DEADLINE_S)
+    if t.is_alive():
+        raise ExperimentTimeout(f"the asyncio measurement did not finish within {ASYNCIO_DEADLINE_S} s")
+    if "exc" in box:
+        raise box["exc"]
+    return box["out"]
 
 
 # ------------------------------------------------------------------------------------ kcmp
