@@ -115,7 +115,8 @@ def draw_tables(tables: dict, ax=None, title: str | None = None):
         ghost = (it["description"], it["number"]) not in open_pairs
         colour = GHOST if ghost else "#222"
         mark = " READY" if it["ready"] else ""
-        text = f"{ep}: ({it['description']}, fd {it['number']}){mark}" + ("\nghost: fd closed" if ghost else "")
+        text = f"{ep}: ({it['description']}, fd {it['number']}){mark}"
+        text += "\nghost: fd closed" if ghost else ""
         _box(ax, 2.2, y, text, colour=colour)
         if it["description"] in ypos:
             ax.annotate("", xy=(1.28, ypos[it["description"]]), xytext=(1.78, y),
@@ -426,7 +427,8 @@ def answer_same_number() -> str:
 
 def answer_fork_dup() -> str:
     o = _outcome("fork-parent-closes-all-child-deletes")
-    return (f"Parent: {o['A']}; child: {o['C']}. The parent's dup and its two closes leave the child's copy as "
+    return (f"Parent: {o['A']}; child: {o['C']}. The parent's dup and its two closes leave the child's copy "
+            "as "
             "the last reference, so the registration stays (the parent's epoll_wait still gets the event); "
             "the child's EPOLL_CTL_DEL with s0's number matches the registered pair and removes it.")
 
@@ -441,10 +443,27 @@ def answer_dup2() -> str:
 
 def answer_selectors(rec) -> str:
     s = rec.selectors
-    return (f"The kernel still has the registration (the dup keeps the description), so epoll_wait returns the "
-            f"ghost event at once; EpollSelector.select() looks the number up, finds no key (unregister() "
-            f"removed it, swallowing the EPOLL_CTL_DEL error) and drops the event, returning [] without "
+    au = s["after_unregister"]
+    return ("The kernel still has the registration (the dup keeps the description), so epoll_wait returns "
+            "the ghost event at once; EpollSelector.select() looks the number up, finds no key (unregister() "
+            "removed it, swallowing the EPOLL_CTL_DEL error) and drops the event, returning [] without "
             f"waiting. Measured ({source(rec)}): {s['after_unregister']['select_calls']} calls in "
             f"{s['after_unregister']['window_s']} s instead of about "
-            f"{round(s['after_unregister']['window_s'] / s['after_unregister']['timeout_each_s'])}; after the "
+            f"{round(au['window_s'] / au['timeout_each_s'])}; after the "
             f"dup's close, {s['after_last_close']['select_calls']}.")
+
+
+def what_you_saw(rec) -> None:
+    """The chapter's numbers, from ``rec`` (live or recorded)."""
+    ghost = rec.demo("fd-ghost-event-after-dup-close")["kernel"][0]["A"][-1]
+    twice = rec.demo("fd-same-number-twice-after-reuse")["kernel"][0]["A"][-1]
+    s, a = rec.selectors, rec.asyncio
+    au, al = s["after_unregister"], s["after_last_close"]
+    print(f"- {source(rec)}: after dup+close, epoll_wait returned {ghost}; after the number's reuse, "
+          f"{twice}.")
+    print(f"- selectors.select({au['timeout_each_s']}) ran {au['select_calls']} times in {au['window_s']} s "
+          f"with the ghost, {al['select_calls']} without.")
+    print(f"- asyncio: {a['ghost_callbacks_in_window']} ghost callbacks in {a['window_s']} s; a new socket "
+          f"on the reused number got {a['new_socket_callbacks_in_window']}.")
+    print(f"- {sum(d['agree'] for d in rec.demos)} of {len(rec.demos)} scenarios: the kernel's outcome is in "
+          "the model's set.")
