@@ -223,10 +223,6 @@ def show_kcmp(rec) -> None:
     if not k.get("live"):
         print(f"kcmp(KCMP_EPOLL_TFD): NOT LIVE ({k.get('why')})")
         return
-    from .notebook import live
-
-    if not live():
-        print("kcmp(KCMP_EPOLL_TFD): NOT LIVE here (no epoll); the recorded answers:")
     print(f"kcmp(KCMP_EPOLL_TFD) ({source(rec)}; {k['meaning']}):")
     print(f"  registered fd vs its own registration:            {k['registered_vs_itself']}")
     print(f"  the dup vs the registration, after close(fd):     {k['dup_vs_registered_after_close']}")
