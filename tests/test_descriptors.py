@@ -231,3 +231,48 @@ def test_cli_scenario_runs_a_descriptor_file_on_the_model():
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)["outcomes"]
     assert out[0]["threads"]["A"][-1] == [["s0", ["EPOLLIN"]], ["s0", ["EPOLLIN"]]]
+
+
+# ------------------------------------------------------------------------------------ the view
+
+
+def test_the_playground_shows_the_ghost_and_the_same_number_twice():
+    from epollkit.descriptor_view import playground_script
+
+    pg = playground_script(["dup s0", "close s0", "write", "wait", "open", "add n0", "write n0", "wait"])
+    assert pg.log[3].endswith("[['s0', ['EPOLLIN']]]")
+    assert pg.log[-1].endswith("[['s0', ['EPOLLIN']], ['s0', ['EPOLLIN']]]")
+    ghost = [it for it in pg.tables()["interest"]["e0"] if it["description"] == "s0"]
+    assert ghost and ghost[0]["label"] == "s0"
+
+
+def test_the_playground_child_can_delete_what_the_parent_cannot():
+    from epollkit.descriptor_view import playground_script
+
+    pg = playground_script(["dup s0", "close s0", "del s0", "del d0", "fork", "wait"])
+    assert [line.rsplit("-> ", 1)[1] for line in pg.log[2:4]] == ["EBADF", "ENOENT"]
+    assert pg.ctl("del", "s0", "child") == "EBADF"  # the child copied the table after s0's close
+    assert pg.ctl("del", "d0", "child") == "ENOENT"
+
+
+def test_the_playground_widget_builds_and_every_button_runs():
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from epollkit.descriptor_view import playground_widget
+
+    box = playground_widget()
+    buttons = [b for row in box.children[1:3] for b in row.children]
+    for b in buttons:
+        b.click()
+    assert len(buttons) == 9
+
+
+def test_every_model_replay_ends_in_the_files_expected_outcome():
+    from epollkit.descriptor_view import model_steps
+
+    for name in FILES:
+        steps = model_steps(name)
+        assert steps[-1]["outcome"] in sim.load(name).expect, name
+        assert all("processes" in s["tables"] for s in steps)
