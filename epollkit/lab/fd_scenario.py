@@ -37,7 +37,7 @@ from pathlib import Path
 from ..errors import EpollkitError as ExperimentError
 from ..sim.fdtable import Close, Dup, Dup2, Open
 from ..sim.threads import Ctl, EpollWait, Read
-from ._harness import WorkerGroup, sleeps_in
+from ._harness import WAIT_WCHANS, WorkerGroup, sleeps_in
 from .scenario import _BLOCKED_MAYBE, _flags, _mask, _Run
 
 CALL_TYPES = {c.__name__: c for c in (EpollWait, Ctl, Read, Dup, Dup2, Close, Open)}
@@ -314,7 +314,8 @@ class FdRun(_Run):
         with self.lock:  # reading /proc opens a file: not while a dup/open/close runs
             if name in self.child_tids:
                 state, wchan = _proc_state(self.child.pid, self.child_tids[name])
-                return state in "SD" and (wchan in ("", "0") or "epoll" in wchan or wchan == "ep_poll")
+                return state in "SD" and (wchan in ("", "0")
+                                          or wchan.split(".", 1)[0] in WAIT_WCHANS["epoll_wait"])
             tid = group.tids[i]
             return bool(tid) and sleeps_in(tid, "epoll_wait")
 
