@@ -259,6 +259,7 @@ class Playground:
         self.st.fdt = self.st.fdt._replace(proc_of=(("A", "parent"), ("C", "child")))
         self.threads = {"parent": self.st.threads["A"], "child": self.st.threads["A"]._replace(name="C")}
         self.log: list = []
+        self.history: list = []  # (process, kind, args, model result): what check_on_kernel() replays
         self.ndup = 0
         self.nopen = 0
         self.forked = False
@@ -269,7 +270,10 @@ class Playground:
         t = self.st.fdt.proc(proc)
         return [n for n, _num in t.names if n != "e0"]
 
-    def _do(self, proc: str, call) -> object:
+    def _note(self, proc: str, kind: str, args: tuple, result) -> None:
+        self.history.append((proc, kind, args, result))
+
+    def _do(self, proc: str, call, kind: str = "", args: tuple = ()) -> object:
         if proc == "child" and not self.forked:
             self.log.append("child: there is no child yet (press fork)")
             return None
@@ -281,15 +285,16 @@ class Playground:
             res = "EAGAIN" if got is None else got[1] - got[0]
         self.st = st
         self.log.append(f"{proc}: {call.label()} -> {res}" + (f"  ({'; '.join(log)})" if log else ""))
+        self._note(proc, kind, args, res)
         return res
 
     def dup(self, fd: str, proc: str = "parent"):
         name = f"d{self.ndup}"
         self.ndup += 1
-        return self._do(proc, Dup(fd, name))
+        return self._do(proc, Dup(fd, name), "dup", (fd, name))
 
     def close(self, fd: str, proc: str = "parent"):
-        return self._do(proc, Close(fd))
+        return self._do(proc, Close(fd), "close", (fd,))
 
     def open(self, proc: str = "parent"):
         if self.nopen >= self.SPARE:
@@ -297,14 +302,14 @@ class Playground:
             return None
         name = f"n{self.nopen}"
         self.nopen += 1
-        return self._do(proc, Open(name))
+        return self._do(proc, Open(name), "open", (name,))
 
     def ctl(self, op: str, fd: str, proc: str = "parent"):
         events = frozenset({"EPOLLIN"}) if op != "del" else frozenset()
-        return self._do(proc, Ctl(op, "e0", fd, events))
+        return self._do(proc, Ctl(op, "e0", fd, events), "ctl", (op, fd))
 
     def read(self, fd: str, proc: str = "parent"):
-        return self._do(proc, Read(fd, 64))
+        return self._do(proc, Read(fd, 64), "read", (fd,))
 
     def fork(self):
         if self.forked:
@@ -314,6 +319,7 @@ class Playground:
         self.st.fdt = fdtable.fork(self.st.fdt)
         self.forked = True
         self.log.append("fork(): the child gets a copy of the parent's table (dup_fd)")
+        self._note("parent", "fork", (), "ok")
         return "ok"
 
     def write(self, stream: str = "s0"):
@@ -323,6 +329,7 @@ class Playground:
         rules.bytes_arrive(st, stream, 1, log, None)
         self.st = st
         self.log.append(f"kernel: {'; '.join(log)}")
+        self._note("kernel", "write", (stream,), "sent")
 
     def wait(self, proc: str = "parent"):
         """``epoll_wait(e0, 8, timeout=0)`` in ``proc``: the events, each named by its number's label."""
@@ -334,7 +341,21 @@ class Playground:
         self.st = st
         shown = [[n, list(b)] for n, b in evs]
         self.log.append(f"{proc}: epoll_wait(e0, timeout=0) -> {shown}")
+        self._note(proc, "wait", (), shown)
         return shown
+
+    def check_on_kernel(self) -> list:
+        """The same calls again on this kernel, from scratch: ``[(call, model, kernel), ...]`` up to the
+        first fork (a forked child is checked by the fork scenarios, not here). Linux with epoll only."""
+        from .lab.descriptors_lab import replay_on_kernel
+
+        todo = []
+        for proc, kind, args, res in self.history:
+            if kind == "fork" or proc == "child":
+                break
+            todo.append((kind, args, res))
+        got = replay_on_kernel([(k, a) for k, a, _r in todo], spare=self.SPARE)
+        return [(f"{k} {' '.join(a)}".strip(), r, g) for (k, a, r), g in zip(todo, got, strict=True)]
 
     def tables(self) -> dict:
         return fdtable.snapshot(self.st)
@@ -362,6 +383,22 @@ def show_playground(pg: Playground, title: str = "the tables now"):
     return fig
 
 
+def check(pg: Playground) -> None:
+    """Print the playground's calls as the model and this kernel answered them (NOT LIVE without epoll)."""
+    from .notebook import live
+
+    if not live():
+        print("kernel check: NOT LIVE (no epoll here); the model's answers are above")
+        return
+    rows = pg.check_on_kernel()
+    same = sum(m == k for _c, m, k in rows)
+    print(f"kernel check (live): {same} of {len(rows)} calls answered as the model answered"
+          + ("" if len(rows) == len(pg.history)
+             else "; the calls after fork() are checked by the fork scenarios"))
+    for c, m, k in rows:
+        print(f"  {c:<14} model {m!s:<28} kernel {k}" + ("" if m == k else "   <- DIFFERENT"))
+
+
 def playground_widget():
     """Buttons: dup / close / open / fork / ADD / DEL / write / epoll_wait / read, on the model. Shows
     the three tables and what epoll_wait reports after every press."""
@@ -373,7 +410,8 @@ def playground_widget():
     fd = w.Dropdown(options=pg.names(), value="s0", description="descriptor")
     out = w.Output()
     buttons = {k: w.Button(description=k, layout=w.Layout(width="88px")) for k in
-               ("dup", "close", "open", "fork", "ADD", "DEL", "write s0", "epoll_wait", "read")}
+               ("dup", "close", "open", "fork", "ADD", "DEL", "write s0", "epoll_wait", "read",
+                "check on this kernel")}
 
     def refresh():
         names = pg.names(proc.value) or ["s0"]
@@ -394,8 +432,11 @@ def playground_widget():
             {"dup": lambda: pg.dup(f, p), "close": lambda: pg.close(f, p), "open": lambda: pg.open(p),
              "fork": pg.fork, "ADD": lambda: pg.ctl("add", f, p), "DEL": lambda: pg.ctl("del", f, p),
              "write s0": lambda: pg.write("s0"), "epoll_wait": lambda: pg.wait(p),
-             "read": lambda: pg.read(f, p)}[name]()
+             "read": lambda: pg.read(f, p), "check on this kernel": lambda: None}[name]()
             refresh()
+            if name == "check on this kernel":
+                with out:
+                    check(pg)
         return go
 
     for k, b in buttons.items():

@@ -266,7 +266,7 @@ def test_the_playground_widget_builds_and_every_button_runs():
     buttons = [b for row in box.children[1:3] for b in row.children]
     for b in buttons:
         b.click()
-    assert len(buttons) == 9
+    assert len(buttons) == 10
 
 
 def test_every_model_replay_ends_in_the_files_expected_outcome():
@@ -276,3 +276,15 @@ def test_every_model_replay_ends_in_the_files_expected_outcome():
         steps = model_steps(name)
         assert steps[-1]["outcome"] in sim.load(name).expect, name
         assert all("processes" in s["tables"] for s in steps)
+
+
+@linux_only
+def test_the_playground_check_replays_its_calls_on_real_descriptors_and_closes_them(no_leaks):
+    from epollkit.descriptor_view import playground_script
+
+    pg = playground_script(["dup s0", "close s0", "write", "wait", "open", "add n0", "write n0", "wait",
+                            "del s0", "del d0", "fork", "close s0", "wait"])
+    rows = pg.check_on_kernel()
+    assert len(rows) == 10  # up to the fork
+    assert all(model == kernel for _call, model, kernel in rows), rows
+    assert rows[7][2] == [["s0", ["EPOLLIN"]], ["s0", ["EPOLLIN"]]]

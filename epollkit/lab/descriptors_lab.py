@@ -299,3 +299,76 @@ def run_all(*, demos=DEMOS, repeat: int = 1) -> DescriptorDemos:
 def reference_runs() -> list:
     """What ``epollkit record`` saves as data/reference/descriptors.json (shown NOT LIVE elsewhere)."""
     return [run_all(repeat=3)]
+
+
+# ------------------------------------------------------------------------------------ playground, live
+
+
+def replay_on_kernel(history, spare: int = 4) -> list:
+    """Run a playground's parent-process calls again on this kernel, from scratch, with real
+    descriptors: ``history`` is a list of ``(kind, args)`` -- ``("dup", ("s0", "d0"))``, ``("close",
+    ("s0",))``, ``("open", ("n0",))``, ``("ctl", ("add", "n0"))``, ``("write", ("s0",))``, ``("wait",
+    ())``, ``("read", ("s0",))``. Returns the kernel's result for each call, in the playground's
+    terms. Everything opened here is closed before it returns (``ExitStack``)."""
+    import select
+
+    from ._harness import require_linux
+    from .fd_scenario import Executor, high_base, to_high
+
+    require_linux(epoll=True)
+    high = high_base()
+    lock = threading.Lock()
+    out = []
+    with ExitStack() as stack:
+        stopfd = os.eventfd(0, os.EFD_CLOEXEC)
+        stack.callback(os.close, stopfd)
+        ep = select.epoll()
+        stack.callback(ep.close)
+        ex = Executor({"e0": ep}, stopfd, lock)
+        stack.callback(ex.close_owned)
+        ex.bind("e0", ep.fileno())
+        peers = {}
+        for i, name in enumerate(["s0"] + [f"n{k}" for k in range(spare)]):
+            ours, peer = socket.socketpair()
+            ours.setblocking(False)
+            peer = socket.socket(fileno=to_high(peer.detach(), high))
+            stack.callback(peer.close)
+            peers[name] = peer
+            num = ours.detach()
+            if i == 0:
+                ex.owned.add(num)
+                ex.bind(name, num)
+            else:
+                ex.hidden[name] = to_high(num, high)
+        ep.register(ex.names["s0"], select.EPOLLIN)
+        ex.deadline = time.monotonic()
+        for kind, args in history:
+            if kind == "write":
+                try:
+                    peers[args[0]].send(b"x")
+                    out.append("sent")
+                except OSError as exc:
+                    out.append(type(exc).__name__)
+                continue
+            out.append(ex.call(_playground_call(kind, args)))
+    return out
+
+
+def _playground_call(kind: str, args: tuple):
+    """A playground call (``replay_on_kernel``) as the scenario call type the Executor runs."""
+    from ..sim.fdtable import Close, Dup, Open
+    from ..sim.threads import Ctl, EpollWait, Read
+
+    if kind == "dup":
+        return Dup(args[0], args[1])
+    if kind == "close":
+        return Close(args[0])
+    if kind == "open":
+        return Open(args[0])
+    if kind == "ctl":
+        return Ctl(args[0], "e0", args[1], frozenset() if args[0] == "del" else frozenset({"EPOLLIN"}))
+    if kind == "wait":
+        return EpollWait("e0", 8, 0)
+    if kind == "read":
+        return Read(args[0], 64)
+    raise ValueError(f"unknown playground call {kind!r}; valid: dup, close, open, ctl, wait, read, write")
