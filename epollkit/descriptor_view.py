@@ -30,7 +30,7 @@ def model_steps(name: str, kernel: str = "newest", seed: int = 0) -> list:
     """One schedule of scenario ``name`` on the model, step by step: ``[{"index", "actor", "text",
     "tables"}, ...]``, step 0 being the state after setup (objects, ``watch``, fork)."""
     sc = sim.load(name)
-    setup = sc.setup(kernel)
+    setup = sim.setup(sc, kernel)
     tr = sim.run(setup, seed)
     m = Machine(setup)
     st = setup.initial
@@ -164,7 +164,7 @@ def replay(name: str, *, cols: int = 2, kernel: str = "newest"):
 def live_demos():
     """The chapter's live record (``epollkit descriptors``), or the recorded one, saying NOT LIVE."""
     from . import fdrecord  # noqa: F401 -- registers the record type for data.find
-    from .notebook import live_or_recorded
+    from .view.notebook import live_or_recorded
 
     def run():
         from .lab.descriptors_lab import run_all
@@ -176,7 +176,7 @@ def live_demos():
 
 def source(rec) -> str:
     """Where ``rec`` comes from: "live, Linux X" or "NOT LIVE: recorded on Linux X (...)"."""
-    from .notebook import live
+    from .view.notebook import live
 
     if live():
         return f"live, Linux {rec.kernel}"
@@ -253,7 +253,7 @@ class Playground:
                "unopened": [f"n{i}" for i in range(self.SPARE)],
                "watch": [{"epoll": "e0", "fd": "s0", "events": ["EPOLLIN"]}],
                "threads": {"A": [{"call": "open", "fd": f"n{i}"} for i in range(self.SPARE)]}}
-        setup = sim.load(doc).setup("newest")
+        setup = sim.setup(doc, "newest")
         self.world = setup.world
         self.st = setup.initial.copy()
         self.st.fdt = self.st.fdt._replace(proc_of=(("A", "parent"), ("C", "child")))
@@ -385,7 +385,7 @@ def show_playground(pg: Playground, title: str = "the tables now"):
 
 def check(pg: Playground) -> None:
     """Print the playground's calls as the model and this kernel answered them (NOT LIVE without epoll)."""
-    from .notebook import live
+    from .view.notebook import live
 
     if not live():
         print("kernel check: NOT LIVE (no epoll here); the model's answers are above")

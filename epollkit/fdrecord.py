@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .results import Record, register_record
+from .records import Record, register_record
 
 
 @dataclass(frozen=True)

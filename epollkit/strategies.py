@@ -1,13 +1,17 @@
 """The shared vocabulary: strategy names -> (wait call, topology, flags, loop).
 
 The lab (real kernel) and the sim (model) both take these names, so one notebook cell can run the same
-experiment on both backends. The ten accept and four read strategies of DESIGN.md are a contract; the
-ones marked ``variant`` exist to teach (a deliberately wrong loop, or a later remedy).
+experiment on both backends. The ten accept and four read strategies of docs/architecture.md ("Strategies")
+are a contract; the ones marked ``variant`` exist to teach (a deliberately wrong loop, or a later remedy).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# epoll_wait(maxevents) of every worker that waits in epoll: its own fd (listener or stream) and the stop
+# signal. Shared by the lab harness and the model of its stop protocol (epollkit.sim.stop).
+EVENTS_PER_WAIT = 2
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ class Strategy:
     flags:     epoll event flags used to register the listener / stream (names as in ``select``)
     drain:     after a wake-up, repeat ``accept()``/``read()`` until ``EAGAIN`` (else exactly one call)
     rearm:     re-arm with ``EPOLL_CTL_MOD`` after handling (``EPOLLONESHOT``)
-    variant:   not in the DESIGN.md contract: a teaching variant or a later remedy
+    variant:   not in the contract (docs/architecture.md): a teaching variant or a later remedy
     summary:   one line for tables and help texts
     """
 
@@ -65,7 +69,7 @@ ACCEPT: dict[str, Strategy] = {
            False, "an epoll instance per worker, EPOLLEXCLUSIVE, one accept() per event"),
         _s("reuseport", "accept", "epoll_wait", "reuseport", ("EPOLLIN",), False, False,
            "a SO_REUSEPORT listener and an epoll instance per worker"),
-        # --- variants (not in the DESIGN.md contract) ---
+        # --- variants (not in the contract (docs/architecture.md)) ---
         _s("epoll-et-once", "accept", "epoll_wait", "shared", ("EPOLLIN", "EPOLLET"), False, False,
            "WRONG on purpose: shared ET with a single accept() per wake-up (can strand connections)",
            variant=True),

@@ -28,7 +28,7 @@ def _run_calls(calls, objects=None, unopened=(), watch=("s0",)):
            "unopened": list(unopened),
            "watch": [{"epoll": "e0", "fd": f, "events": ["EPOLLIN"]} for f in watch],
            "threads": {"A": calls}}
-    setup = sim.load(doc).setup("newest")
+    setup = sim.setup(doc, "newest")
     tr = sim.run(setup, 0)
     return tr.outcome["A"], tr
 
@@ -79,7 +79,7 @@ def test_dup2_onto_a_registered_number_keeps_the_old_file_registered_through_a_d
 
 
 def test_the_tables_snapshot_names_processes_descriptions_and_the_interest_list():
-    setup = sim.load("fork-child-deletes-registration").setup("newest")
+    setup = sim.setup("fork-child-deletes-registration", "newest")
     snap = fdtable.snapshot(setup.initial)
     assert set(snap["processes"]) == {"parent", "child"}
     assert snap["descriptions"]["s0"] == 2

@@ -51,7 +51,7 @@ def _take(ctl: socket.socket, ex) -> None:
 
 def _serve(sock: socket.socket, ex, ready: threading.Event, tids: dict, name: str) -> None:
     from epollkit.lab.fd_scenario import decode
-    from epollkit.lab.scenario import _BLOCKED_MAYBE
+    from epollkit.lab.experiments.scenario import _BLOCKED_MAYBE
 
     tids[name] = threading.get_native_id()
     ready.set()

@@ -43,12 +43,13 @@ ASYNCIO_DEADLINE_S = 10.0
 def run_demos(names=DEMOS, *, repeat: int = 1) -> list:
     """Each scenario once (or ``repeat`` times) on the kernel, beside the model's outcome set."""
     from .. import sim
-    from .scenario import run_scenario
+    from ..system import this_release
+    from .experiments.scenario import run_scenario
 
     rows = []
     for name in names:
         sc = sim.load(name)
-        model = sim.explore(sc.setup()).outcome_set()
+        model = sim.explore(sim.setup(sc, this_release())).outcome_set()
         real = run_scenario(sc, repeat=repeat)
         kernel = [o["threads"] for o in real["outcomes"]]
         rows.append({"scenario": name, "title": sc.name, "kernel": kernel, "model": model,
@@ -285,7 +286,7 @@ def measure_kcmp() -> dict:
 def run_all(*, demos=DEMOS, repeat: int = 1) -> DescriptorDemos:
     """Everything the chapter measures, on this kernel (Linux with epoll only)."""
     from ..validate import check_int
-    from ._harness import require_linux
+    from .harness import require_linux
 
     check_int("repeat", repeat, 1, 20)
     require_linux(epoll=True)
@@ -312,7 +313,7 @@ def replay_on_kernel(history, spare: int = 4) -> list:
     terms. Everything opened here is closed before it returns (``ExitStack``)."""
     import select
 
-    from ._harness import require_linux
+    from .harness import require_linux
     from .fd_scenario import Executor, high_base, to_high
 
     require_linux(epoll=True)

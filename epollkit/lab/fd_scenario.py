@@ -37,8 +37,8 @@ from pathlib import Path
 from ..errors import EpollkitError as ExperimentError
 from ..sim.fdtable import Close, Dup, Dup2, Open
 from ..sim.threads import Ctl, EpollWait, Read
-from ._harness import WAIT_WCHANS, WorkerGroup, sleeps_in
-from .scenario import _BLOCKED_MAYBE, _flags, _mask, _Run
+from .harness import WAIT_WCHANS, WorkerGroup, sleeps_in
+from .experiments.scenario import _BLOCKED_MAYBE, _flags, _mask, _Run
 
 CALL_TYPES = {c.__name__: c for c in (EpollWait, Ctl, Read, Dup, Dup2, Close, Open)}
 WAIT_JOIN_S = 3.0  # how long the helper process may take to exit before it is killed

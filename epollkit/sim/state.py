@@ -5,7 +5,7 @@ whose ``copy()`` is a shallow dict copy, so the explorer can branch cheaply and 
 ``key()``. The rules that change these objects live in :mod:`epollkit.sim.rules`; thread states change
 only through :func:`transition`.
 
-Objects (``reference/kernel-semantics.md`` §1):
+Objects (docs/kernel-rules.md §1):
 
 - a **listener** keeps ``(arrived, accepted)``: connections that completed the handshake and the
   number taken by ``accept()``; the accept queue holds ``arrived - accepted`` (connection numbers
@@ -26,14 +26,16 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
-# epoll event flags the model knows (names as in Python's ``select`` module).
-EPOLLIN = "EPOLLIN"
-EPOLLOUT = "EPOLLOUT"
-EPOLLET = "EPOLLET"
-EPOLLONESHOT = "EPOLLONESHOT"
-EPOLLEXCLUSIVE = "EPOLLEXCLUSIVE"
-FLAGS = (EPOLLIN, EPOLLOUT, EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE)
-EVENT_BITS = (EPOLLIN, EPOLLOUT)  # the bits a file's poll can report; the rest are EP_PRIVATE_BITS
+# epoll event flags the model knows (names as in Python's ``select`` module): the scenario vocabulary
+from ..scenarios.calls import (  # noqa: E402,F401  (re-exported)
+    EPOLLET,
+    EPOLLEXCLUSIVE,
+    EPOLLIN,
+    EPOLLONESHOT,
+    EPOLLOUT,
+    EVENT_BITS,
+    FLAGS,
+)
 
 
 class ModelError(RuntimeError):
