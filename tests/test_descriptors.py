@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from epollkit import sim
+from epollkit.scenarios.calls import Close, Dup, Dup2, Open
 from epollkit.sim import fdtable
-from epollkit.sim.fdtable import Close, Dup, Dup2, Open
 
 from .conftest import linux_only
 
@@ -142,7 +142,8 @@ def test_a_fork_scenario_on_the_kernel_matches_and_leaves_no_fd_or_process_behin
 @linux_only
 @pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()], ids=["error", "ctrl-c"])
 def test_an_error_or_ctrl_c_mid_run_closes_every_dup_and_reaps_the_second_process(monkeypatch, exc, no_leaks):
-    from epollkit.lab import fd_scenario, run_scenario
+    from epollkit.lab import run_scenario
+    from epollkit.lab.experiments import fd_scenario
 
     def fire(self, ev):
         assert self.child is not None and self.child.poll() is None  # the helper is alive right now
@@ -155,7 +156,8 @@ def test_an_error_or_ctrl_c_mid_run_closes_every_dup_and_reaps_the_second_proces
 
 @linux_only
 def test_an_error_after_a_dup_closes_it(monkeypatch, no_leaks):
-    from epollkit.lab import fd_scenario, run_scenario
+    from epollkit.lab import run_scenario
+    from epollkit.lab.experiments import fd_scenario
 
     def fire(self, ev):
         assert self.parent.owned and self.parent.names["d0"] in self.parent.owned  # A's dup is open
@@ -168,7 +170,7 @@ def test_an_error_after_a_dup_closes_it(monkeypatch, no_leaks):
 
 @linux_only
 def test_selectors_keeps_reporting_a_socket_closed_behind_its_back(no_leaks):
-    from epollkit.lab.descriptors_lab import measure_selectors
+    from epollkit.lab.experiments.descriptors import measure_selectors
 
     s = measure_selectors()
     assert len(s["ghost_events"]) == 1 and s["ghost_events"][0]["same_number"]
@@ -181,7 +183,7 @@ def test_selectors_keeps_reporting_a_socket_closed_behind_its_back(no_leaks):
 
 @linux_only
 def test_asyncio_spins_on_a_ghost_and_is_deaf_to_a_new_socket_on_the_same_number(no_leaks):
-    from epollkit.lab.descriptors_lab import measure_asyncio
+    from epollkit.lab.experiments.descriptors import measure_asyncio
 
     a = measure_asyncio()
     assert a["ghost_callbacks_in_window"] >= 10  # level-triggered, nobody reads: it fires every turn
@@ -192,7 +194,7 @@ def test_asyncio_spins_on_a_ghost_and_is_deaf_to_a_new_socket_on_the_same_number
 
 @linux_only
 def test_kcmp_says_the_registration_is_the_dups_file_or_why_not(no_leaks):
-    from epollkit.lab.descriptors_lab import measure_kcmp
+    from epollkit.lab.experiments.descriptors import measure_kcmp
 
     k = measure_kcmp()
     if not k["live"]:
@@ -237,7 +239,7 @@ def test_cli_scenario_runs_a_descriptor_file_on_the_model():
 
 
 def test_the_playground_shows_the_ghost_and_the_same_number_twice():
-    from epollkit.descriptor_view import playground_script
+    from epollkit.view.descriptors import playground_script
 
     pg = playground_script(["dup s0", "close s0", "write", "wait", "open", "add n0", "write n0", "wait"])
     assert pg.log[3].endswith("[['s0', ['EPOLLIN']]]")
@@ -247,7 +249,7 @@ def test_the_playground_shows_the_ghost_and_the_same_number_twice():
 
 
 def test_the_playground_child_can_delete_what_the_parent_cannot():
-    from epollkit.descriptor_view import playground_script
+    from epollkit.view.descriptors import playground_script
 
     pg = playground_script(["dup s0", "close s0", "del s0", "del d0", "fork", "wait"])
     assert [line.rsplit("-> ", 1)[1] for line in pg.log[2:4]] == ["EBADF", "ENOENT"]
@@ -260,7 +262,7 @@ def test_the_playground_widget_builds_and_every_button_runs():
     import matplotlib
 
     matplotlib.use("Agg")
-    from epollkit.descriptor_view import playground_widget
+    from epollkit.view.widgets import playground_widget
 
     box = playground_widget()
     buttons = [b for row in box.children[1:3] for b in row.children]
@@ -270,7 +272,7 @@ def test_the_playground_widget_builds_and_every_button_runs():
 
 
 def test_every_model_replay_ends_in_the_files_expected_outcome():
-    from epollkit.descriptor_view import model_steps
+    from epollkit.view.descriptors import model_steps
 
     for name in FILES:
         steps = model_steps(name)
@@ -280,7 +282,7 @@ def test_every_model_replay_ends_in_the_files_expected_outcome():
 
 @linux_only
 def test_the_playground_check_replays_its_calls_on_real_descriptors_and_closes_them(no_leaks):
-    from epollkit.descriptor_view import playground_script
+    from epollkit.view.descriptors import playground_script
 
     pg = playground_script(["dup s0", "close s0", "write", "wait", "open", "add n0", "write n0", "wait",
                             "del s0", "del d0", "fork", "close s0", "wait"])

@@ -42,8 +42,8 @@ def run(args) -> int:
     from ..validate import check_int
 
     check_int("repeat", args.repeat, 1, 20)
-    from ..lab.descriptors_lab import DEMOS, run_all
+    from ..conformance import descriptor_demos
 
-    r = run_all(demos=DEMOS, repeat=args.repeat)
+    r = descriptor_demos(repeat=args.repeat)
     emit(r, args, table(r))
     return 0

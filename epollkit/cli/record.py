@@ -24,7 +24,7 @@ RECORDERS = {
     "serve": "epollkit.lab.experiments.serve:reference_runs",
     "multiplex": "epollkit.lab.experiments.multiplex:reference_runs",
     "herd_latency": "epollkit.lab.experiments.herd:reference_runs",
-    "descriptors": "epollkit.lab.descriptors_lab:reference_runs",
+    "descriptors": "epollkit.conformance:descriptor_reference_runs",
 }
 
 

@@ -28,6 +28,7 @@ _EXPORTS = {
     "reuseport_close": "experiments.reuseport",
     "accept_latency": "experiments.latency",
     "refusals": "experiments.refusals",
+    "descriptors": "experiments.descriptors",
 }
 
 __all__ = sorted(_EXPORTS)

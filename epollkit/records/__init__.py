@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .accept import AcceptResult, EpollRefusalResult, WorkerStats
 from .base import Record, experiments, from_dict, register_record
+from .descriptors import DescriptorDemos
 from .queueing import AcceptLatencyResult, ServeResult
 from .read import ReaderStats, ReadResult
 from .reuseport import IncomingCpuResult, ReuseportCloseResult, ReuseportDistributionResult
@@ -14,6 +15,7 @@ from .timing import HerdLatencyResult, MultiplexResult
 __all__ = [
     "AcceptLatencyResult",
     "AcceptResult",
+    "DescriptorDemos",
     "EpollRefusalResult",
     "HerdLatencyResult",
     "IncomingCpuResult",

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data import SCENARIO_DIR
-from ..sim import fdcalls  # noqa: I001 -- moves to scenarios/ in the next commit
+from . import fdcalls
 from .calls import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Accept, Ctl, EpollWait, Read
 
 KINDS = ("epoll", "stream", "listener")

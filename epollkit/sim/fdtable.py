@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..scenarios.calls import Close, Ctl, Dup, Dup2, Open, Read
 from . import rules
 from .state import ModelError, State, Thread
 
@@ -43,45 +44,7 @@ PARENT = "parent"
 CHILD = "child"
 
 
-# ------------------------------------------------------------------------------------ the calls
-
-
-class Dup(NamedTuple):
-    """``dup(fd)``: a new descriptor ``name`` for ``fd``'s description, at the lowest free number."""
-
-    fd: str
-    name: str
-
-    def label(self) -> str:
-        return f"{self.name} = dup({self.fd})"
-
-
-class Dup2(NamedTuple):
-    """``dup2(fd, to)``: ``to``'s number now refers to ``fd``'s description (closing what it held)."""
-
-    fd: str
-    to: str
-
-    def label(self) -> str:
-        return f"dup2({self.fd}, {self.to})"
-
-
-class Close(NamedTuple):
-    fd: str
-
-    def label(self) -> str:
-        return f"close({self.fd})"
-
-
-class Open(NamedTuple):
-    """Open the not-yet-opened object ``fd`` (a new description) at the lowest free number."""
-
-    fd: str
-
-    def label(self) -> str:
-        return f"open {self.fd}"
-
-
+# the descriptor calls (the scenario vocabulary, epollkit.scenarios.calls) the model executes
 CALLS = (Dup, Dup2, Close, Open)
 
 
@@ -232,8 +195,6 @@ NOT_MINE = object()
 
 def execute(w, st: State, t: Thread, call, log: list | None):
     """Run a descriptor-mode call for thread ``t``; ``NOT_MINE`` when the caller should run it."""
-    from .threads import Ctl, Read
-
     pname = st.fdt.of(t.name)
     table = st.fdt.proc(pname)
     if isinstance(call, Dup):

@@ -301,13 +301,14 @@ def _needs(sc: Scenario) -> int:
     return n + 2 * sum(1 for ev in sc.kernel if ev[0] == "connect")
 
 
-def _runner(sc: Scenario):
-    """The run class: descriptor-mode files (dup, close, a second process) run in fd_scenario.py."""
-    if sc.descriptors:
-        from ..fd_scenario import FdRun
+# Run classes for files _Run does not run: "descriptors" (dup, close, a second process) is
+# fd_scenario.FdRun, which registers itself here (lab/experiments/__init__.py imports it).
+RUNNERS: dict = {}
 
-        return FdRun
-    return _Run
+
+def _runner(sc: Scenario):
+    """The run class of a scenario file."""
+    return RUNNERS["descriptors"] if sc.descriptors else _Run
 
 
 def run_scenario(scenario, *, repeat: int = 1) -> dict:

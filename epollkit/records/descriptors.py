@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .records import Record, register_record
+from .base import Record
 
 
 @dataclass(frozen=True)
 class DescriptorDemos(Record):
     """One run of the chapter's demonstrations on this kernel."""
+
+    EXPERIMENT = "descriptors"
 
     experiment: str = "descriptors"
     backend: str = "real"
@@ -32,5 +34,3 @@ class DescriptorDemos(Record):
                 return d
         raise KeyError(f"no demo {scenario!r}; recorded: {', '.join(d['scenario'] for d in self.demos)}")
 
-
-register_record("descriptors", DescriptorDemos)

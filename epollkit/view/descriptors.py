@@ -1,6 +1,7 @@
-"""View layer for the descriptor-vs-description chapter (notebook 08): the three tables drawn step by step,
-the model's replay of a scenario, the live record shown (or the recorded one, NOT LIVE), a playground
-widget and folded computed answers. matplotlib and ipywidgets are imported inside functions.
+"""The descriptor-vs-description chapter (notebook 08) in the view layer: the model's replay of a scenario,
+the live record shown (or the recorded one, NOT LIVE), the playground and folded computed answers. The
+picture of the three tables is :mod:`epollkit.view.plots.descriptors`; the playground's buttons are
+:mod:`epollkit.view.widgets.descriptors`. matplotlib is imported inside functions.
 
 The three tables: each process's **descriptor table** (number -> open file description), the
 **descriptions** (with how many descriptors refer to each), and each epoll instance's **interest list**,
@@ -12,16 +13,11 @@ from __future__ import annotations
 
 import html
 
-from . import sim
-from .sim import fdtable, rules
-from .sim.fdtable import Close, Dup, Open
-from .sim.machine import Machine
-from .sim.threads import Ctl, Read
-
-GHOST = "#c0392b"
-LIVE_COLOUR = "#2c7fb8"
-CHILD_COLOUR = "#7b3294"
-
+from .. import sim
+from ..scenarios.calls import Close, Ctl, Dup, Open, Read
+from ..sim import fdtable, rules
+from ..sim.machine import Machine
+from .plots.descriptors import draw_tables, tables_strip
 
 # ------------------------------------------------------------------------------------ model replay
 
@@ -58,98 +54,6 @@ def print_steps(steps: list) -> None:
         print(f"outcome: {steps[-1]['outcome']}")
 
 
-# ------------------------------------------------------------------------------------ the picture
-
-
-def _box(ax, x, y, text, colour="#444", fill="white", weight="normal", size=8):
-    ax.text(x, y, text, ha="center", va="center", fontsize=size, weight=weight, color=colour,
-            bbox={"boxstyle": "round,pad=0.3", "fc": fill, "ec": colour, "lw": 1})
-
-
-def draw_tables(tables: dict, ax=None, title: str | None = None):
-    """Processes' descriptor tables (left) -> open file descriptions (middle) <- epoll interest lists
-    (right). Returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(7.5, 3.2))
-    ax.set_axis_off()
-    ax.set_xlim(-0.6, 2.6)
-    descs = sorted(tables.get("descriptions", {}))
-    # every description an item still points at is shown, even with no descriptor left
-    for items in tables.get("interest", {}).values():
-        for it in items:
-            if it["description"] not in descs:
-                descs.append(it["description"])
-    rows = []
-    for p, fds in tables.get("processes", {}).items():
-        rows.append((p, None))
-        rows += [(p, f) for f in fds if not f.get("epoll")]
-    items = [(ep, it) for ep, its in tables.get("interest", {}).items() for it in its]
-    n = max(len(rows), len(descs), len(items) + 1, 3)
-    ax.set_ylim(-n + 0.3, 1.0)
-    ypos = {}
-    for i, d in enumerate(descs):
-        y = -i * max(1, n // max(1, len(descs))) * 0.8
-        refs = tables.get("descriptions", {}).get(d, 0)
-        _box(ax, 1.0, y, f"{d}\n{refs} ref{'s' if refs != 1 else ''}",
-             colour="#999" if refs == 0 else "#222", fill="#f4f4f4")
-        ypos[d] = y
-    ax.text(-0.3, 0.75, "descriptor tables", ha="center", fontsize=8, weight="bold")
-    ax.text(1.0, 0.75, "open file descriptions", ha="center", fontsize=8, weight="bold")
-    ax.text(2.2, 0.75, "epoll interest list", ha="center", fontsize=8, weight="bold")
-    open_pairs = set()
-    for i, (p, f) in enumerate(rows):
-        y = -i * 0.8
-        colour = CHILD_COLOUR if p != "parent" else LIVE_COLOUR
-        if f is None:
-            ax.text(-0.3, y, f"{p} process", ha="center", fontsize=8, color=colour, style="italic")
-            continue
-        _box(ax, -0.3, y, f"fd {f['number']} ({', '.join(f.get('names') or [f['label']])})", colour=colour)
-        open_pairs.add((f["description"], f["number"]))
-        if f["description"] in ypos:
-            ax.annotate("", xy=(0.72, ypos[f["description"]]), xytext=(0.05, y),
-                        arrowprops={"arrowstyle": "->", "color": colour, "lw": 0.9})
-    for i, (ep, it) in enumerate(items):
-        y = -i * 0.8
-        ghost = (it["description"], it["number"]) not in open_pairs
-        colour = GHOST if ghost else "#222"
-        mark = " READY" if it["ready"] else ""
-        text = f"{ep}: ({it['description']}, fd {it['number']}){mark}"
-        text += "\nghost: fd closed" if ghost else ""
-        _box(ax, 2.2, y, text, colour=colour)
-        if it["description"] in ypos:
-            ax.annotate("", xy=(1.28, ypos[it["description"]]), xytext=(1.78, y),
-                        arrowprops={"arrowstyle": "->", "color": colour, "lw": 0.9, "ls": "--"})
-    if not items:
-        ax.text(2.2, 0, "(empty)", ha="center", fontsize=8, color="#777")
-    if title:
-        ax.set_title(title, fontsize=9, loc="left")
-    return ax
-
-
-def tables_strip(steps: list, *, cols: int = 2, title: str | None = None):
-    """The three tables after each step of a model replay, one panel per step. Returns the Figure."""
-    import matplotlib.pyplot as plt
-
-    rows = (len(steps) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(7.5 * cols / 2 * 1.2, 2.9 * rows), squeeze=False)
-    for ax, s in zip(axes.flat, steps, strict=False):
-        draw_tables(s["tables"], ax, _wrap(f"{s['index']}. {s['actor']}: {s['text']}", 60))
-    for ax in list(axes.flat)[len(steps):]:
-        ax.set_axis_off()
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def _wrap(text: str, width: int) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width)[:3])
-
-
 def replay(name: str, *, cols: int = 2, kernel: str = "newest"):
     """Print the model's steps of scenario ``name`` and draw the tables after each one."""
     steps = model_steps(name, kernel)
@@ -163,24 +67,23 @@ def replay(name: str, *, cols: int = 2, kernel: str = "newest"):
 
 def live_demos():
     """The chapter's live record (``epollkit descriptors``), or the recorded one, saying NOT LIVE."""
-    from . import fdrecord  # noqa: F401 -- registers the record type for data.find
-    from .view.notebook import live_or_recorded
+    from .notebook import live_or_recorded
 
     def run():
-        from .lab.descriptors_lab import run_all
+        from ..conformance import descriptor_demos
 
-        return run_all()
+        return descriptor_demos()
 
     return live_or_recorded(run, "descriptors")
 
 
 def source(rec) -> str:
     """Where ``rec`` comes from: "live, Linux X" or "NOT LIVE: recorded on Linux X (...)"."""
-    from .view.notebook import live
+    from .notebook import live
 
     if live():
         return f"live, Linux {rec.kernel}"
-    from . import data
+    from .. import data
 
     return f"NOT LIVE: {data.describe('descriptors')}"
 
@@ -347,7 +250,7 @@ class Playground:
     def check_on_kernel(self) -> list:
         """The same calls again on this kernel, from scratch: ``[(call, model, kernel), ...]`` up to the
         first fork (a forked child is checked by the fork scenarios, not here). Linux with epoll only."""
-        from .lab.descriptors_lab import replay_on_kernel
+        from ..lab.experiments.descriptors import replay_on_kernel
 
         todo = []
         for proc, kind, args, res in self.history:
@@ -385,7 +288,7 @@ def show_playground(pg: Playground, title: str = "the tables now"):
 
 def check(pg: Playground) -> None:
     """Print the playground's calls as the model and this kernel answered them (NOT LIVE without epoll)."""
-    from .view.notebook import live
+    from .notebook import live
 
     if not live():
         print("kernel check: NOT LIVE (no epoll here); the model's answers are above")
@@ -397,54 +300,6 @@ def check(pg: Playground) -> None:
              else "; the calls after fork() are checked by the fork scenarios"))
     for c, m, k in rows:
         print(f"  {c:<14} model {m!s:<28} kernel {k}" + ("" if m == k else "   <- DIFFERENT"))
-
-
-def playground_widget():
-    """Buttons: dup / close / open / fork / ADD / DEL / write / epoll_wait / read, on the model. Shows
-    the three tables and what epoll_wait reports after every press."""
-    import ipywidgets as w
-    import matplotlib.pyplot as plt
-
-    pg = Playground()
-    proc = w.ToggleButtons(options=["parent", "child"], value="parent", description="process")
-    fd = w.Dropdown(options=pg.names(), value="s0", description="descriptor")
-    out = w.Output()
-    buttons = {k: w.Button(description=k, layout=w.Layout(width="88px")) for k in
-               ("dup", "close", "open", "fork", "ADD", "DEL", "write s0", "epoll_wait", "read",
-                "check on this kernel")}
-
-    def refresh():
-        names = pg.names(proc.value) or ["s0"]
-        fd.options = names
-        if fd.value not in names:
-            fd.value = names[0]
-        out.clear_output(wait=True)
-        with out:
-            print("\n".join(pg.log[-8:]) or "press a button (the model: fdtable.py rules)")
-            fig, ax = plt.subplots(figsize=(7.5, 3.2))
-            draw_tables(pg.tables(), ax, "model: the tables now")
-            plt.show()
-            plt.close(fig)
-
-    def press(name):
-        def go(_b):
-            p, f = proc.value, fd.value
-            {"dup": lambda: pg.dup(f, p), "close": lambda: pg.close(f, p), "open": lambda: pg.open(p),
-             "fork": pg.fork, "ADD": lambda: pg.ctl("add", f, p), "DEL": lambda: pg.ctl("del", f, p),
-             "write s0": lambda: pg.write("s0"), "epoll_wait": lambda: pg.wait(p),
-             "read": lambda: pg.read(f, p), "check on this kernel": lambda: None}[name]()
-            refresh()
-            if name == "check on this kernel":
-                with out:
-                    check(pg)
-        return go
-
-    for k, b in buttons.items():
-        b.on_click(press(k))
-    proc.observe(lambda _c: refresh(), names="value")
-    refresh()
-    return w.VBox([w.HBox([proc, fd]), w.HBox(list(buttons.values())[:5]), w.HBox(list(buttons.values())[5:]),
-                   out])
 
 
 # ------------------------------------------------------------------------------------ computed answers

@@ -1,6 +1,7 @@
-"""The descriptor-vs-description chapter, live: its scenarios on this kernel beside the model, what
+"""The descriptor-vs-description chapter, live: its scenarios on this kernel, what
 Python's ``selectors`` and ``asyncio`` do when a registered socket is closed behind their back, and
-``kcmp(KCMP_EPOLL_TFD)``. ``epollkit descriptors --json`` prints :func:`run_all`'s record.
+``kcmp(KCMP_EPOLL_TFD)``. The lab only measures: :func:`epollkit.conformance.descriptor_demos` puts
+the model's outcome set beside each scenario (``epollkit descriptors --json`` prints that record).
 
 Every measurement here opens a few sockets, holds them for at most a few tenths of a second and closes
 them in ``finally`` blocks; the scenarios run through :func:`epollkit.lab.run_scenario`, whose second
@@ -18,8 +19,8 @@ import threading
 import time
 from contextlib import ExitStack
 
-from ..errors import ExperimentTimeout
-from ..fdrecord import DescriptorDemos
+from ...errors import ExperimentTimeout
+from ...records.descriptors import DescriptorDemos
 
 DEMOS = (
     "fd-ghost-event-after-dup-close",
@@ -41,19 +42,16 @@ ASYNCIO_DEADLINE_S = 10.0
 
 
 def run_demos(names=DEMOS, *, repeat: int = 1) -> list:
-    """Each scenario once (or ``repeat`` times) on the kernel, beside the model's outcome set."""
-    from .. import sim
-    from ..system import this_release
-    from .experiments.scenario import run_scenario
+    """Each scenario once (or ``repeat`` times) on the kernel: ``[{"scenario", "title", "kernel"}]``
+    (the model's side is added by :func:`epollkit.conformance.descriptor_demos`)."""
+    from ...scenarios.format import load
+    from .scenario import run_scenario
 
     rows = []
     for name in names:
-        sc = sim.load(name)
-        model = sim.explore(sim.setup(sc, this_release())).outcome_set()
+        sc = load(name)
         real = run_scenario(sc, repeat=repeat)
-        kernel = [o["threads"] for o in real["outcomes"]]
-        rows.append({"scenario": name, "title": sc.name, "kernel": kernel, "model": model,
-                     "agree": all(k in model for k in kernel)})
+        rows.append({"scenario": name, "title": sc.name, "kernel": [o["threads"] for o in real["outcomes"]]})
     return rows
 
 
@@ -284,9 +282,10 @@ def measure_kcmp() -> dict:
 
 
 def run_all(*, demos=DEMOS, repeat: int = 1) -> DescriptorDemos:
-    """Everything the chapter measures, on this kernel (Linux with epoll only)."""
-    from ..validate import check_int
-    from .harness import require_linux
+    """Everything the chapter measures, on this kernel (Linux with epoll only); the demos' rows carry
+    the kernel's outcomes only (:func:`epollkit.conformance.descriptor_demos` adds the model's)."""
+    from ...validate import check_int
+    from ..harness import require_linux
 
     check_int("repeat", repeat, 1, 20)
     require_linux(epoll=True)
@@ -297,12 +296,10 @@ def run_all(*, demos=DEMOS, repeat: int = 1) -> DescriptorDemos:
                            duration_s=round(time.monotonic() - t0, 3))
 
 
-def reference_runs() -> list:
-    """What ``epollkit record`` saves as data/reference/descriptors.json (shown NOT LIVE elsewhere)."""
-    return [run_all(repeat=3)]
-
-
 # ------------------------------------------------------------------------------------ playground, live
+
+
+descriptors = run_all  # the lab's public name (epollkit.lab.descriptors), like epollkit.lab.accept
 
 
 def replay_on_kernel(history, spare: int = 4) -> list:
@@ -313,7 +310,7 @@ def replay_on_kernel(history, spare: int = 4) -> list:
     terms. Everything opened here is closed before it returns (``ExitStack``)."""
     import select
 
-    from .harness import require_linux
+    from ..harness import StopSignal, require_linux
     from .fd_scenario import Executor, high_base, to_high
 
     require_linux(epoll=True)
@@ -321,11 +318,10 @@ def replay_on_kernel(history, spare: int = 4) -> list:
     lock = threading.Lock()
     out = []
     with ExitStack() as stack:
-        stopfd = os.eventfd(0, os.EFD_CLOEXEC)
-        stack.callback(os.close, stopfd)
+        stop = stack.enter_context(StopSignal())  # the waits here never block (timeout 0)
         ep = select.epoll()
         stack.callback(ep.close)
-        ex = Executor({"e0": ep}, stopfd, lock)
+        ex = Executor({"e0": ep}, stop.fileno(), lock)
         stack.callback(ex.close_owned)
         ex.bind("e0", ep.fileno())
         peers = {}
@@ -357,8 +353,7 @@ def replay_on_kernel(history, spare: int = 4) -> list:
 
 def _playground_call(kind: str, args: tuple):
     """A playground call (``replay_on_kernel``) as the scenario call type the Executor runs."""
-    from ..sim.fdtable import Close, Dup, Open
-    from ..sim.threads import Ctl, EpollWait, Read
+    from ...scenarios.calls import Close, Ctl, Dup, EpollWait, Open, Read
 
     if kind == "dup":
         return Dup(args[0], args[1])

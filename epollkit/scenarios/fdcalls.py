@@ -1,8 +1,8 @@
 """Scenario-file additions for descriptors and descriptions (docs/scenario-descriptors.md).
 
 Backward compatible: a file that uses none of this runs exactly as before. A file that uses any of it
-runs in *descriptor mode* (:mod:`epollkit.sim.fdtable`): every ``fd`` a thread names is a descriptor
-name that resolves through its process's table, so a closed one is ``EBADF``.
+runs in *descriptor mode* (the model: :mod:`epollkit.sim.fdtable`): every ``fd`` a thread names is a
+descriptor name that resolves through its process's table, so a closed one is ``EBADF``.
 
 New thread calls (the result in brackets):
 
@@ -26,6 +26,8 @@ New top-level fields:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from .calls import Close, Dup, Dup2, Open
 
 CALLS = ("dup", "dup2", "close", "open")
 TOP = ("unopened", "child")
@@ -97,8 +99,6 @@ def prepare(where: str, data: dict, objects: dict) -> FdInfo:
 
 def parse(w: str, kind: str, c: dict, descriptor, info: FdInfo):
     """One call; ``descriptor(where, value)`` checks a descriptor name (and returns it)."""
-    from .fdtable import Close, Dup, Dup2, Open
-
     if kind == "open":
         fd = c.get("fd")
         if fd not in info.unopened:

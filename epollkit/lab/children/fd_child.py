@@ -1,4 +1,4 @@
-"""The second process of a descriptor-mode scenario (``epollkit.lab.fd_scenario``).
+"""The second process of a descriptor-mode scenario (``epollkit.lab.experiments.fd_scenario``).
 
 Started with one JSON argument, ``{"_control": fd, "<thread>": fd, ...}``: SOCK_SEQPACKET sockets
 inherited at high numbers. It starts one thread per scenario thread, says hello (its thread ids), then
@@ -50,7 +50,7 @@ def _take(ctl: socket.socket, ex) -> None:
 
 
 def _serve(sock: socket.socket, ex, ready: threading.Event, tids: dict, name: str) -> None:
-    from epollkit.lab.fd_scenario import decode
+    from epollkit.lab.experiments.fd_scenario import decode
     from epollkit.lab.experiments.scenario import _BLOCKED_MAYBE
 
     tids[name] = threading.get_native_id()
@@ -70,7 +70,7 @@ def _serve(sock: socket.socket, ex, ready: threading.Event, tids: dict, name: st
 
 
 def main() -> None:
-    from epollkit.lab.fd_scenario import Executor
+    from epollkit.lab.experiments.fd_scenario import Executor
 
     spec = json.loads(sys.argv[1])
     ctl = socket.socket(fileno=spec.pop("_control"))

@@ -11,7 +11,7 @@ What makes the numbers comparable with the model (:mod:`epollkit.sim.fdtable`):
   that one: a new number by ``alloc_fd()`` for a description nobody else refers to;
 - the run's own /proc reads (is every thread asleep?) open files too, so they and every
   dup/open/close take one lock: no transient descriptor can steal the number the kernel would give;
-- the second process is a fresh Python (``python -m epollkit.lab._fd_child``), started before the
+- the second process is a fresh Python (``python -m epollkit.lab.children.fd_child``), started before the
   objects exist; after ``watch`` it receives every named descriptor and the epoll instances over
   ``SCM_RIGHTS`` (``socket.send_fds``) and ``dup2()``-s each to the parent's number: the table
   ``fork()`` would have given it (``dup_fd()``), without forking a multi-threaded process. Its
@@ -34,11 +34,10 @@ import threading
 import time
 from pathlib import Path
 
-from ..errors import EpollkitError as ExperimentError
-from ..sim.fdtable import Close, Dup, Dup2, Open
-from ..sim.threads import Ctl, EpollWait, Read
-from .harness import WAIT_WCHANS, WorkerGroup, sleeps_in
-from .experiments.scenario import _BLOCKED_MAYBE, _flags, _mask, _Run
+from ...errors import EpollkitError as ExperimentError
+from ...scenarios.calls import Close, Ctl, Dup, Dup2, EpollWait, Open, Read
+from ..harness import WAIT_WCHANS, WorkerGroup, sleeps_in
+from .scenario import _BLOCKED_MAYBE, RUNNERS, _flags, _mask, _Run
 
 CALL_TYPES = {c.__name__: c for c in (EpollWait, Ctl, Read, Dup, Dup2, Close, Open)}
 WAIT_JOIN_S = 3.0  # how long the helper process may take to exit before it is killed
@@ -213,7 +212,8 @@ class FdRun(_Run):
         spec = json.dumps({n: fd for n, fd in ends})
         try:
             self.child = subprocess.Popen(
-                [sys.executable, "-m", "epollkit.lab._fd_child", spec], pass_fds=[fd for _n, fd in ends],
+                [sys.executable, "-m", "epollkit.lab.children.fd_child", spec],
+                pass_fds=[fd for _n, fd in ends],
                 env=env, stdin=subprocess.DEVNULL, close_fds=True)
         finally:
             for _n, fd in ends:
@@ -261,7 +261,7 @@ class FdRun(_Run):
                 with self.lock:
                     ep = select.epoll()
                 self.stack.callback(ep.close)
-                ep.register(self.stopfd, select.EPOLLIN)
+                self.stop.watch(ep)
                 self.fds[name] = ep
                 self.parent.bind(name, ep.fileno())
             elif kind == "stream":
@@ -326,11 +326,15 @@ class FdRun(_Run):
             pass  # every descriptor of our end is closed: the bytes go nowhere (so does the model's)
 
     def teardown(self, group: WorkerGroup) -> None:
+        # set() writes the stop eventfd and group.join() writes it again while a thread is alive
+        # (harness.StopSignal); the instances are shared, so this wakes the helper's waits too
         self.stop.set()
         for g in self.gates:
             g.set()
-        os.eventfd_write(self.stopfd, 1)  # the instances are shared: this wakes the helper's waits too
         group.join()
+
+
+RUNNERS["descriptors"] = FdRun  # run_scenario() runs descriptor-mode files with it
 
 
 def _is_open(num: int) -> bool:
