@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 from ...analysis.orders import max_concurrent_accepts
 from ...records import AcceptResult
+from ...strategies import ACCEPT
 from .accept import accept
 from .refusals import refusals
 
@@ -133,7 +134,7 @@ def oneshot_price(strategies: Sequence[str] = ("blocking", "epoll-lt", "epoll-ex
             epoll_ctl_per_connection=None if ctl is None else round(ctl / r.connections, 4),
             throughput=round(r.accepted / r.duration_s, 1) if r.duration_s else None,
             cpu_us_per_connection=round(cpu / r.connections * 1e6, 2),
-            max_concurrent_accepts=None if s == "blocking" else max_concurrent_accepts(trace),
+            max_concurrent_accepts=None if ACCEPT[s].wait == "accept" else max_concurrent_accepts(trace),
         ))
     return out
 
