@@ -212,7 +212,6 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
     requeue = []
     items = {it.fd: it for it in e.items}
     dropped = []
-    took = []  # the items reported, by description (``out`` holds their data)
     while todo and len(out) < maxevents:
         fd, cause = todo.pop(0)
         it = items[fd]
@@ -220,8 +219,7 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
         if not bits:
             dropped.append(fd)
             continue
-        out.append((fd if it.data is None else it.data, bits))  # the registered data (fdtable.py)
-        took.append(fd)
+        out.append((fd, bits))
         if EPOLLONESHOT in it.events:
             items[fd] = it._replace(armed=False)
         elif EPOLLET not in it.events:
@@ -236,7 +234,7 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
     if log is not None:
         if dropped:
             log.append(f"{', '.join(dropped)} no longer ready (ep_item_poll), dropped")
-        for fd in took:
+        for fd, _bits in out:
             it = items[fd]
             if EPOLLONESHOT in it.events:
                 log.append(f"ONESHOT disarms {fd}")
@@ -248,6 +246,8 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
         elif log is not None:
             log.append(f"the ready list is not empty but this kernel ({w.kernel}) wakes no one "
                        "at the end of the harvest")
+    if st.fdt is not None:  # descriptor mode (fdtable.py): epoll_wait() hands back the registered data
+        out = [(fd if items[fd].data is None else items[fd].data, bits) for fd, bits in out]
     return tuple(out)
 
 
