@@ -45,3 +45,25 @@ def judge(sc, doc: dict) -> dict:
     if sets["cascade"] != sets["no-cascade"] and len(out["consistent_with"]) == 1:
         out["cascade"] = out["consistent_with"] == ["cascade"]  # this scenario tells them apart
     return out
+
+
+def descriptor_demos(*, demos=None, repeat: int = 1):
+    """The descriptor-vs-description chapter (``epollkit descriptors``): everything
+    :func:`epollkit.lab.experiments.descriptors.run_all` measures on this kernel, each scenario's row
+    with the model's outcome set for this machine's release (``model``) and whether it holds every
+    outcome the kernel produced (``agree``). Linux with epoll only."""
+    from dataclasses import replace
+
+    from .lab.experiments.descriptors import DEMOS, run_all
+
+    rec = run_all(demos=DEMOS if demos is None else demos, repeat=repeat)
+    rows = []
+    for d in rec.demos:
+        model = sim.explore(sim.setup(d["scenario"], this_release())).outcome_set()
+        rows.append({**d, "model": model, "agree": all(k in model for k in d["kernel"])})
+    return replace(rec, demos=rows)
+
+
+def descriptor_reference_runs() -> list:
+    """What ``epollkit record`` saves as data/reference/descriptors.json (shown NOT LIVE elsewhere)."""
+    return [descriptor_demos(repeat=3)]

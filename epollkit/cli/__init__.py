@@ -28,6 +28,7 @@ COMMANDS = (
     "uring_accept",
     "sim",
     "scenario",
+    "descriptors",
     "record",
     "info",
 )

@@ -25,6 +25,7 @@ RECORDERS = {
     "multiplex": "epollkit.lab.experiments.multiplex:reference_runs",
     "herd_latency": "epollkit.lab.experiments.herd:reference_runs",
     "uring_accept": "epollkit.lab.experiments.uring_accept:reference_runs",
+    "descriptors": "epollkit.conformance:descriptor_reference_runs",
 }
 
 

@@ -29,6 +29,7 @@ _EXPORTS = {
     "accept_latency": "experiments.latency",
     "refusals": "experiments.refusals",
     "uring_accept": "experiments.uring_accept",
+    "descriptors": "experiments.descriptors",
 }
 
 __all__ = sorted(_EXPORTS)

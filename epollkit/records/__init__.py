@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .accept import AcceptResult, EpollRefusalResult, WorkerStats
 from .base import Record, experiments, from_dict, register_record
+from .descriptors import DescriptorDemos
 from .queueing import AcceptLatencyResult, ServeResult
 from .read import ReaderStats, ReadResult
 from .reuseport import IncomingCpuResult, ReuseportCloseResult, ReuseportDistributionResult
@@ -15,6 +16,7 @@ from .uring import UringAcceptResult
 __all__ = [
     "AcceptLatencyResult",
     "AcceptResult",
+    "DescriptorDemos",
     "EpollRefusalResult",
     "HerdLatencyResult",
     "IncomingCpuResult",

@@ -67,3 +67,40 @@ class Deliver(NamedTuple):
         return "deliver"
 
 
+# descriptor mode (epollkit.scenarios.fdcalls): calls on the descriptor table itself
+
+
+class Dup(NamedTuple):
+    """``dup(fd)``: a new descriptor ``name`` for ``fd``'s description, at the lowest free number."""
+
+    fd: str
+    name: str
+
+    def label(self) -> str:
+        return f"{self.name} = dup({self.fd})"
+
+
+class Dup2(NamedTuple):
+    """``dup2(fd, to)``: ``to``'s number now refers to ``fd``'s description (closing what it held)."""
+
+    fd: str
+    to: str
+
+    def label(self) -> str:
+        return f"dup2({self.fd}, {self.to})"
+
+
+class Close(NamedTuple):
+    fd: str
+
+    def label(self) -> str:
+        return f"close({self.fd})"
+
+
+class Open(NamedTuple):
+    """Open the not-yet-opened object ``fd`` (a new description) at the lowest free number."""
+
+    fd: str
+
+    def label(self) -> str:
+        return f"open {self.fd}"

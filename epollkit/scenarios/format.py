@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data import SCENARIO_DIR
+from . import fdcalls
 from .calls import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Accept, Ctl, EpollWait, Read
 
 KINDS = ("epoll", "stream", "listener")
-CALLS = ("epoll_wait", "accept", "read", "epoll_ctl")
+CALLS = ("epoll_wait", "accept", "read", "epoll_ctl") + fdcalls.CALLS
 OPS = ("add", "mod", "del")
 TOP = ("name", "objects", "watch", "threads", "kernel", "order", "expect", "description", "post", "instead",
-       "start")
+       "start") + fdcalls.TOP
 STARTS = ("together", "in-order")
 MAX_WRITE = 32768  # bytes one write may carry and stay ONE skb, ONE sk_data_ready() (see above)
 CALL_FIELDS = {
@@ -42,6 +43,7 @@ CALL_FIELDS = {
     "accept": ("call", "fd", "blocking"),
     "read": ("call", "fd", "bytes"),
     "epoll_ctl": ("call", "op", "epoll", "fd", "events"),
+    **fdcalls.CALL_FIELDS,
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 # how threads and kernel events interleave: each kernel event waits until every thread is blocked or
@@ -66,6 +68,9 @@ class Scenario:
     instead: list | None = None
     path: str | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    unopened: tuple = ()  # descriptor mode (fdcalls.py): objects opened later by an "open" call
+    child: tuple = ()  # descriptor mode: threads of a second process forked after "watch"
+    descriptors: bool = False  # descriptor mode: numbers resolve through per-process tables
 
 
 def _bad(where: str, msg: str) -> ValueError:
@@ -134,7 +139,10 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
         if err:
             raise err
 
-    def obj_of(w: str, value, kinds: tuple) -> str:
+    fdinfo = fdcalls.prepare(where, data, objects)  # descriptor names (dup "as") and their kinds
+    names = {**objects, **fdinfo.aliases}
+
+    def obj_of(w: str, value, kinds: tuple, objects=objects) -> str:
         if value not in objects:
             valid = [o for o, k in objects.items() if k in kinds]
             raise _bad(w, f"unknown object {value!r}; valid: {', '.join(valid) or 'none'}")
@@ -209,15 +217,18 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
                 accept_modes.setdefault(fd, set()).add(blocking)
                 out.append(Accept(fd, blocking))
             elif kind == "read":
-                out.append(Read(obj_of(f"{w}.fd", c.get("fd"), ("stream",)),
+                out.append(Read(obj_of(f"{w}.fd", c.get("fd"), ("stream",), names),
                                 _int(f"{w}.bytes", c.get("bytes"), 1, 1 << 20)))
+            elif kind in fdcalls.CALLS:
+                out.append(fdcalls.parse(
+                    w, kind, c, lambda w2, v: obj_of(w2, v, ("stream", "listener"), names), fdinfo))
             else:
                 op = c.get("op")
                 err = _choose(f"{w}.op", op, OPS, "op")
                 if err:
                     raise err
                 out.append(Ctl(op, obj_of(f"{w}.epoll", c.get("epoll"), ("epoll",)),
-                               obj_of(f"{w}.fd", c.get("fd"), ("stream", "listener")),
+                               obj_of(f"{w}.fd", c.get("fd"), ("stream", "listener"), names),
                                events_of(f"{w}.events", c.get("events"), required=op != "del")))
         threads[tname] = tuple(out)
     for fd, modes in accept_modes.items():
@@ -256,10 +267,12 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
     expect = data.get("expect")
     if expect is not None:
         expect = _expect(f"{where}: expect", expect, tuple(threads))
+    fdcalls.check(where, fdinfo, threads)
     return Scenario(
         name=name, objects=dict(objects), watch=tuple(watch), threads=threads, kernel=tuple(kernel),
         order=order, start=start, expect=expect, description=str(data.get("description", "")),
         post=data.get("post"), instead=data.get("instead"), path=path, raw=data,
+        unopened=fdinfo.unopened, child=fdinfo.child, descriptors=fdinfo.descriptors,
     )
 
 

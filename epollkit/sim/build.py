@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..scenarios.format import Scenario, load
 from ..scenarios.generation import generation
-from . import rules
+from . import fdtable, rules
 from .machine import Setup
 from .state import Epoll, State, Thread, ThreadState, World
 from .threads import CallList
@@ -41,6 +41,12 @@ def setup(scenario, kernel="newest") -> Setup:
     programs = {n: CallList(calls) for n, calls in sc.threads.items()}
     for n, p in programs.items():
         st.threads[n] = Thread(n, ThreadState.RUNNING, p.start())
-    for ep, fd, ev in sc.watch:
-        rules.epoll_ctl(world, st, "add", ep, fd, ev, None)
+    if sc.descriptors:  # fdtable.py: descriptor tables; registrations carry their number
+        st.fdt = fdtable.initial(sc.objects, sc.unopened, sc.child, sc.threads)
+        fdtable.watch_all(world, st, sc.watch)
+        if sc.child:
+            st.fdt = fdtable.fork(st.fdt)
+    else:
+        for ep, fd, ev in sc.watch:
+            rules.epoll_ctl(world, st, "add", ep, fd, ev, None)
     return Setup(sc.name, world, st, programs, sc.kernel, sc.order, "scenario", sc, sc.start)

@@ -252,6 +252,8 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
         elif log is not None:
             log.append(f"the ready list is not empty but this kernel ({w.kernel}) wakes no one "
                        "at the end of the harvest")
+    if st.fdt is not None:  # descriptor mode (fdtable.py): epoll_wait() hands back the registered data
+        out = [(fd if items[fd].data is None else items[fd].data, bits) for fd, bits in out]
     return tuple(out)
 
 
@@ -277,8 +279,9 @@ def ctl_error(st: State, w: World, op: str, ep: str, fd: str, events: frozenset)
 
 
 def epoll_ctl(w: World, st: State, op: str, ep: str, fd: str, events: frozenset,
-              log: list | None) -> str:
-    """``epoll_ctl()``: ``ep_insert()`` / ``ep_modify()`` / ``ep_remove()``; returns "ok" or an errno."""
+              log: list | None, data=None) -> str:
+    """``epoll_ctl()``: ``ep_insert()`` / ``ep_modify()`` / ``ep_remove()``; returns "ok" or an errno.
+    ``data``: descriptor mode, the number registered (:mod:`epollkit.sim.fdtable`)."""
     err = ctl_error(st, w, op, ep, fd, events)
     if err:
         return err
@@ -292,7 +295,7 @@ def epoll_ctl(w: World, st: State, op: str, ep: str, fd: str, events: frozenset,
         if log is not None:
             log.append(f"{fd} leaves {ep}'s interest list, its ready list and {fd}'s wait queue")
         return "ok"
-    item = Item(fd, events, True)
+    item = Item(fd, events, True, data)
     if op == "add":
         # ep_insert(): ep_ptable_queue_proc() adds the item to the source's wait queue.
         st.epolls[ep] = e._replace(items=e.items + (item,))

@@ -78,6 +78,7 @@ class Item(NamedTuple):
     fd: str
     events: frozenset
     armed: bool = True  # False once EPOLLONESHOT fired, until EPOLL_CTL_MOD re-arms it
+    data: object = None  # descriptor mode (fdtable.py): the number it was registered under
 
     @property
     def exclusive(self) -> bool:
@@ -156,6 +157,7 @@ class State:
     __slots__ = (
         "listeners", "streams", "epolls", "queues", "threads", "kpc", "accept_order",
         "delivered", "epoch", "props", "started", "split", "heads", "late", "furthest", "woken",
+        "fdt",
     )
 
     def __init__(self):
@@ -181,6 +183,7 @@ class State:
         # Threads woken by the step that made this state, in wake order (``Step.woken``). Not part of
         # the state proper: ``copy()`` starts it afresh and ``key()`` leaves it out.
         self.woken: tuple = ()
+        self.fdt = None  # descriptor mode: the processes' descriptor tables (fdtable.FdTables)
 
     def copy(self) -> State:
         s = State.__new__(State)
@@ -200,6 +203,7 @@ class State:
         s.late = self.late
         s.furthest = self.furthest
         s.woken = ()
+        s.fdt = self.fdt
         return s
 
     def key(self) -> tuple:
@@ -209,7 +213,7 @@ class State:
             tuple(self.listeners.values()), tuple(self.streams.values()), tuple(self.epolls.values()),
             tuple(self.queues.values()), tuple(self.threads.values()), self.kpc, self.accept_order,
             self.epoch, self.props, self.started, self.split, tuple(self.heads.items()), self.late,
-            self.furthest,
+            self.furthest, self.fdt,
         )
 
     def queued(self, name: str) -> int:

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from typing import NamedTuple
 
 from ..scenarios.calls import Accept, Ctl, Deliver, EpollWait, Poll, Read  # noqa: F401  (re-exported)
-from . import rules
+from . import fdtable, rules
 from .state import EPOLLIN, Entry, ModelError, State, Thread, ThreadState, World, transition
 
 
@@ -100,10 +100,18 @@ def _execute(w: World, st: State, t: Thread, call, resumed: bool, log: list | No
     """Run ``call`` for thread ``t`` (resumed: it was woken and now re-polls). Returns
     ``(thread, result)``; result is SLEEP when the thread must sleep."""
     name = t.name
+    if st.fdt is not None:  # descriptor mode: numbers resolve through the process's table
+        done, res = fdtable.execute(w, st, t, call, log)
+        if done is not fdtable.NOT_MINE:
+            return done, res
+        if res is not None:  # a read: through the number, to its description
+            call = Read(res, call.nbytes)
     if isinstance(call, EpollWait):
         evs = ()
         if resumed or rules.ep_events_available(st, call.epoll):
             evs = rules.ep_send_events(w, st, call.epoll, call.maxevents, log)
+            if st.fdt is not None:
+                evs = fdtable.label_events(st, name, evs)
         if evs:
             return t._replace(returns=t.returns + 1, fresh=True, waited=True), evs
         if call.timeout == 0:
@@ -179,6 +187,8 @@ def _note_split(w: World, st: State, stream: str, got: tuple, name: str) -> None
 
 
 def describe_result(call, result) -> str:
+    if isinstance(call, fdtable.CALLS) or result == "EBADF":
+        return fdtable.describe(call, result)
     if isinstance(call, EpollWait):
         return f"returns {fmt_events(result)}" if result else "returns 0 events"
     if isinstance(call, Poll):

@@ -301,6 +301,16 @@ def _needs(sc: Scenario) -> int:
     return n + 2 * sum(1 for ev in sc.kernel if ev[0] == "connect")
 
 
+# Run classes for files _Run does not run: "descriptors" (dup, close, a second process) is
+# fd_scenario.FdRun, which registers itself here (lab/experiments/__init__.py imports it).
+RUNNERS: dict = {}
+
+
+def _runner(sc: Scenario):
+    """The run class of a scenario file."""
+    return RUNNERS["descriptors"] if sc.descriptors else _Run
+
+
 def run_scenario(scenario, *, repeat: int = 1) -> dict:
     """Run a scenario (a Scenario, a path, a name in data/scenarios, JSON text or a dict) ``repeat``
     times on this kernel. Returns ``{"scenario", "backend": "real", "kernel", "repeat", "outcomes":
@@ -317,7 +327,7 @@ def run_scenario(scenario, *, repeat: int = 1) -> dict:
     order = []
     for _ in range(repeat):
         with ExitStack() as stack:
-            out = _Run(sc, stack).execute()
+            out = _runner(sc)(sc, stack).execute()
         key = repr(sorted(out.items()))
         if key not in counts:
             order.append((key, out))

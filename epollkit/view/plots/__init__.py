@@ -3,7 +3,7 @@ functions. Plots never run experiments and never call ``plt.show()``.
 
 Each function accepts live records or recorded ones (``epollkit.data``) alike. One module per subject:
 ``accept``, ``read``, ``queueing``, ``reuseport``, ``history`` (select), ``traces`` (the model's runs),
-``compare`` (model beside lab); ``_style`` holds the one colour per strategy.
+``compare`` (model beside lab), ``descriptors`` (the fd tables); ``_style`` holds the one colour per strategy.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .accept import (
 )
 from .compare import model_vs_lab
 from .course import oneshot_price_panels
+from .descriptors import draw_tables, tables_strip
 from .history import herd_latency_curve, multiplex_cost
 from .queueing import accept_latency, serve_latency, serve_percentiles
 from .read import read_races, read_throughput
@@ -35,6 +36,7 @@ __all__ = [
     "accept_order_strip",
     "accept_sweep",
     "color",
+    "draw_tables",
     "herd_latency_curve",
     "incoming_cpu",
     "max_share_sweep",
@@ -55,6 +57,7 @@ __all__ = [
     "step_label",
     "swimlane",
     "swimlane_legend",
+    "tables_strip",
     "trace_text",
     "uring_shares",
     "view_line",

@@ -67,7 +67,7 @@ def _call_label(step) -> str:
         res = "readable"
     elif isinstance(call, Accept) and "connection" in detail:
         res = f"conn {detail['connection']}"
-    elif isinstance(call, Read) and result != "EAGAIN":
+    elif isinstance(call, Read) and isinstance(result, int):  # else EAGAIN, or EBADF (descriptor mode)
         res = f"{result} B"
     else:  # EAGAIN, or epoll_ctl: "ok" or an errno name
         res = str(result)

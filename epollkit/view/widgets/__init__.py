@@ -1,11 +1,13 @@
 """ipywidgets front-ends over lab and sim: run panels (``panels``) and "be the scheduler"
-(``scheduler``). ipywidgets and matplotlib are imported inside functions, so ``import epollkit`` stays
-light. Sliders that start experiments use ``continuous_update=False``; every widget cell in a notebook is
-followed by a static default result for readers who cannot run it.
+(``scheduler``), the descriptor playground (``descriptors``). ipywidgets and matplotlib are imported
+inside functions, so ``import epollkit`` stays light. Sliders that start experiments use
+``continuous_update=False``; every widget cell in a notebook is followed by a static default result
+for readers who cannot run it.
 """
 
 from __future__ import annotations
 
+from .descriptors import playground_widget
 from .panels import (
     accept_explorer,
     queue_explorer,
@@ -19,6 +21,7 @@ from .uring import uring_explorer
 __all__ = [
     "Scheduler",
     "accept_explorer",
+    "playground_widget",
     "queue_explorer",
     "read_race_explorer",
     "reuseport_explorer",
