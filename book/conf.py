@@ -39,7 +39,8 @@ html_theme = "sphinx_book_theme"
 html_title = "epollkit: how Linux wakes threads"
 html_static_path = [str(HERE / "_static")]
 html_css_files = ["epollkit.css"]
-html_copy_source = False
+html_favicon = str(HERE / "_static" / "favicon.svg")  # else browsers ask for /favicon.ico and get a 404
+html_copy_source = True  # the download button offers the .ipynb / .md
 html_show_sourcelink = False
 html_last_updated_fmt = None
 html_theme_options = {
@@ -53,3 +54,5 @@ html_theme_options = {
     "show_toc_level": 2,
     "navigation_with_keys": False,
 }
+# Light or dark as the reader's system prefers; left empty, the theme's script logs an error on a first visit.
+html_context = {"default_mode": "auto"}

@@ -1,4 +1,4 @@
-"""The book's Sphinx extension and its staging step (``make site``; see book/build.py).
+"""The book's Sphinx extension and its staging step (``make site``; see book/build_site.py).
 
 Staging lays out the pages the repository has, found by glob, under the paths they have in the repository:
 the README (as the index, followed by a table of contents), every ``notebooks/*.ipynb`` in name order,
@@ -156,7 +156,7 @@ def run_info(nb: dict) -> RunInfo:
         for out in cell.get("outputs", []):
             m = RUN_LINE.search(_text(out))
             if m:
-                machine = m.group(1).strip()
+                machine = m.group(1).strip().rstrip(".")
                 break
         if machine:
             break

@@ -1,4 +1,4 @@
-"""Build the book: ``python book/build.py [--out build/site]`` (``make site``).
+"""Build the book: ``python book/build_site.py [--out build/site]`` (``make site``).
 
 Stages the pages (see epollkit_book.stage) into OUT/src and runs Sphinx into OUT/html: the committed
 notebooks with their committed outputs, nothing executed, nothing fetched. Prints the build time, the number
