@@ -38,7 +38,9 @@ BADGE = re.compile(
     r"(?P<branch>[^?]+)\?urlpath=lab/tree/(?P<path>[^)]+)\)"
 )
 RUN_LINE = re.compile(r"^(Live: .+|NOT LIVE.+)$", re.MULTILINE)
-LIVE_SOURCE = re.compile(r"live_or_recorded|epollkit\.lab\b|from epollkit import [^\n]*\blab\b|capabilities\(")
+LIVE_SOURCE = re.compile(
+    r"live_or_recorded|epollkit\.lab\b|from epollkit import [^\n]*\blab\b|capabilities\("
+)
 LIVE_OUTPUT = re.compile(r"\(real\b|NOT LIVE")
 WIDGET_REPR = re.compile(r"^(interactive|VBox|HBox|Box|GridBox|Tab|Accordion|Output)\(children=")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
