@@ -22,7 +22,8 @@ project = "epollkit"
 author = "the epollkit authors"
 copyright = "the epollkit authors, MIT licence"
 
-extensions = ["myst_nb", "epollkit_book"]
+# githubpages writes .nojekyll, so GitHub Pages serves the _static/ folder too
+extensions = ["myst_nb", "sphinx.ext.githubpages", "epollkit_book"]
 root_doc = "index"
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
