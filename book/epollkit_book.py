@@ -137,9 +137,9 @@ class RunInfo:
     date: str  # e.g. "2026-11-26", or "" when the cells carry no execution times
 
     def html(self, css: str) -> str:
-        when = f", executed {self.date}" if self.date else ""
-        return (f'<div class="{css}">Committed run &mdash; {escape(self.machine)} '
-                f"({escape(self.python)}{when})</div>")
+        when = f" &middot; executed {self.date}" if self.date else ""
+        return (f'<div class="{css}">Committed run &middot; {escape(self.machine)} &middot; '
+                f"{escape(self.python)}{when}</div>")
 
 
 def _text(out) -> str:
