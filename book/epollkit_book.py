@@ -253,6 +253,8 @@ def link_rewriter(root: Path, page: str, docs: set[str], repository_url: str, br
             return target
         path, _, anchor = target.partition("#")
         rel = PurePosixPath(os.path.normpath((here / path).as_posix())).as_posix()
+        if rel == "README.md":  # the README is the book's first page
+            return os.path.relpath("index.md", here.as_posix()) + (f"#{anchor}" if anchor else "")
         if rel in docs or rel.startswith(".."):
             return target
         full = root / rel

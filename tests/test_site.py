@@ -214,6 +214,7 @@ def test_links_to_repository_files_that_are_not_pages_point_to_the_repository():
     assert fix("[p](../epollkit/__init__.py#L1)") == (
         f"[p]({binder.repository_url}/blob/{binder.branch}/epollkit/__init__.py#L1)")
     assert fix("[n](00_start_here.ipynb#top)") == "[n](00_start_here.ipynb#top)"
+    assert fix("[r](../README.md#tests)") == "[r](../index.md#tests)", "the README is the first page"
     assert fix("```\n[x](../data)\n```") == "```\n[x](../data)\n```", "code is not a link"
 
 
