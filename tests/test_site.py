@@ -393,3 +393,19 @@ def test_page_reads_in_chromium_offline_folded_searchable_and_on_a_phone(site_in
                "phone_width": widths, "problems": problems}
     (OUT / f"{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
     assert not problems, f"{rel} in Chromium (screenshots in {OUT}):\n  " + "\n  ".join(problems)
+
+
+def test_run_banner_names_the_setup_line_and_says_so_when_the_run_recorded_none():
+    def nb(text):
+        out = {"output_type": "stream", "name": "stdout", "text": text}
+        cell = {"cell_type": "code", "source": "setup()", "outputs": [out],
+                "metadata": {"execution": {"iopub.execute_input": "2026-11-26T17:11:38.432877Z"}}}
+        return {"cells": [cell], "metadata": {"language_info": {"name": "python", "version": "3.12.1"}}}
+
+    live = epollkit_book.run_info(nb("Live: Linux 6.1.0, 4 CPUs, epoll available (EPOLLEXCLUSIVE: yes).\n"))
+    assert (live.machine, live.python, live.date) == (
+        "Live: Linux 6.1.0, 4 CPUs, epoll available (EPOLLEXCLUSIVE: yes)", "Python 3.12.1", "2026-11-26")
+    recorded = epollkit_book.run_info(nb("NOT LIVE (no epoll on darwin): experiment cells show ...\n"))
+    assert recorded.machine.startswith("NOT LIVE (no epoll on darwin)")
+    unknown = epollkit_book.run_info(nb("hello\n"))
+    assert "not recorded" in unknown.machine, "a banner must never invent a machine"
