@@ -7,8 +7,9 @@ committed is on its page, every notebook page has the README's Binder launch but
 live output has a banner naming the machine that produced it, answers stay folded, every internal link and
 anchor resolves. In Debian's Chromium (Playwright, ``executable_path``; served on 127.0.0.1 on a free port),
 per page: no console error, no request leaves 127.0.0.1, every picture loads, answers are folded until
-clicked, a term from the page's title finds the page in the site's search, a phone-sized viewport has no
-horizontal scrolling, and pictures keep a white background in dark mode. Screenshots: test-output/site/.
+clicked, every link to the site answers and its anchor exists, a term from the page's title finds the page in
+the site's search, a phone-sized viewport has no horizontal scrolling, and pictures keep a white background
+(undimmed) in dark mode. Screenshots: test-output/site/.
 
 Skipped where Sphinx/myst-nb (``requirements-test.txt``), Chromium or Playwright is missing, except under
 CI=true, where that is a failure.
@@ -287,6 +288,31 @@ _FACTS_JS = """
 }
 """
 
+# Every link on the page to this site: the browser fetches each target once (it must answer 200) and looks
+# up each #anchor in the target page's DOM.
+_LINKS_JS = """
+async () => {
+  const here = location.origin;
+  const links = Array.from(document.querySelectorAll('a[href]')).map(a => new URL(a.href, location.href))
+    .filter(u => u.origin === here);
+  const pages = {};
+  const dead = [];
+  for (const u of links) {
+    const key = u.pathname;
+    if (!(key in pages)) {
+      const r = await fetch(key);
+      pages[key] = r.ok && (r.headers.get('content-type') || '').includes('html')
+        ? new DOMParser().parseFromString(await r.text(), 'text/html') : (r.ok ? 'file' : null);
+    }
+    const doc = pages[key];
+    if (doc === null) { dead.push(u.href + ' (not found)'); continue; }
+    const id = decodeURIComponent(u.hash.slice(1));
+    if (id && doc !== 'file' && !doc.getElementById(id)) dead.push(u.href + ' (no such anchor)');
+  }
+  return {checked: links.length, dead};
+}
+"""
+
 _OPEN_FIRST_ANSWER_JS = """
 async () => {
   const d = document.querySelector('article details');
@@ -347,6 +373,8 @@ def test_page_reads_in_chromium_offline_folded_searchable_and_on_a_phone(site_in
         if PAGES.index(page_src) < len(PAGES) - 1 and not facts["next"]:
             problems.append("no 'next' link")
         page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+        links = page.evaluate(_LINKS_JS)
+        problems += [f"dead link: {d}" for d in links["dead"][:10]]
         if facts["details"]:
             click = page.evaluate(_OPEN_FIRST_ANSWER_JS)
             if not click["hiddenBefore"]:
@@ -389,6 +417,7 @@ def test_page_reads_in_chromium_offline_folded_searchable_and_on_a_phone(site_in
     problems += [f"console: {e}" for e in seen["errors"][:10]]
     problems += [f"request left 127.0.0.1: {u}" for u in sorted(set(seen["outside"]))[:10]]
     summary = {"page": rel, "pictures": facts["imgs"], "answers": facts["details"], "search_term": term,
+               "internal_links": links["checked"],
                "console_errors": seen["errors"], "outside_requests": sorted(set(seen["outside"])),
                "phone_width": widths, "problems": problems}
     (OUT / f"{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
