@@ -10,9 +10,8 @@ The extension (Sphinx's ``source-read`` event, before myst-nb parses a notebook)
 - **run banners**: a note under each notebook's title says which machine produced the committed outputs
   (the line the setup cell printed -- ``Live: Linux ..., N CPUs, ...`` or ``NOT LIVE ...`` -- the Python
   version recorded in the notebook's metadata, and the date the cells were executed, from the cells'
-  ``execution`` metadata), with how to run it yourself; and every live output (a cell that runs a real
-  experiment: it calls ``live_or_recorded``/``epollkit.lab``/``capabilities``, or its output says
-  ``(real``/``NOT LIVE``) carries the same facts in a banner above it;
+  ``execution`` metadata), with how to run it yourself; and every live output (see ``live_cells``: a cell
+  that runs a real experiment, or shows what one measured) carries the same facts in a banner above it;
 - **folding**: the cell metadata JupyterLab honours folds the same cells on the site --
   ``"jupyter": {"source_hidden": true}`` folds the code (myst-nb's ``hide-input``),
   ``"jupyter": {"outputs_hidden": true}`` folds the outputs (``hide-output``). Answers written as
@@ -25,6 +24,7 @@ The extension (Sphinx's ``source-read`` event, before myst-nb parses a notebook)
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -38,8 +38,10 @@ BADGE = re.compile(
     r"(?P<branch>[^?]+)\?urlpath=lab/tree/(?P<path>[^)]+)\)"
 )
 RUN_LINE = re.compile(r"^(Live: .+|NOT LIVE.+)$", re.MULTILINE)
+# What runs a real experiment: the live-or-recorded helpers, the lab layer, the machine check, and the
+# notebook helper that sweeps the live accept experiment.
 LIVE_SOURCE = re.compile(
-    r"live_or_recorded|epollkit\.lab\b|from epollkit import [^\n]*\blab\b|capabilities\("
+    r"live_or_recorded|epollkit\.lab\b|from epollkit import [^\n]*\blab\b|capabilities\(|\baccept_sweep\("
 )
 LIVE_OUTPUT = re.compile(r"\(real\b|NOT LIVE")
 WIDGET_REPR = re.compile(r"^(interactive|VBox|HBox|Box|GridBox|Tab|Accordion|Output)\(children=")
@@ -174,12 +176,46 @@ def run_info(nb: dict) -> RunInfo:
     return RunInfo(machine, python, stamps[0][:10] if stamps else "")
 
 
-def is_live(cell: dict) -> bool:
-    if cell.get("cell_type") != "code" or not cell.get("outputs"):
-        return False
-    src = cell.get("source", "")
-    src = "".join(src) if isinstance(src, list) else src
-    return bool(LIVE_SOURCE.search(src)) or any(LIVE_OUTPUT.search(_text(o)) for o in cell["outputs"])
+def _names(src: str) -> tuple[set[str], set[str]]:
+    """(names a cell binds by assignment or def, names it reads); imports bind nothing here, so importing a
+    helper next to a live experiment does not make every later use of the helper live."""
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:  # IPython magics: fall back to words
+        words = set(re.findall(r"\b[A-Za-z_]\w*\b", src))
+        return set(re.findall(r"^([A-Za-z_]\w*)\s*=[^=]", src, re.MULTILINE)), words
+    stores, loads = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (stores if isinstance(node.ctx, ast.Store) else loads).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stores.add(node.name)
+        elif isinstance(node, ast.arg):
+            stores.add(node.arg)
+    return stores, loads
+
+
+def live_cells(cells: list[dict]) -> list[bool]:
+    """Per cell: does its output come from the live run? A cell is live when it runs a real experiment (it
+    calls ``live_or_recorded``/``epollkit.lab``/``capabilities``, reads the setup's ``LIVE``, or its output
+    says ``(real``/``NOT LIVE``), or when it reads a name an earlier live cell bound (a plot or a table of
+    the measured results). A cell marked ``# NBVAL_CHECK_OUTPUT`` is deterministic by the collection's rule,
+    so never live; names a cell binds itself (loop variables, parameters) are not read from elsewhere."""
+    tainted: set[str] = set()
+    flags = []
+    for cell in cells:
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else src
+        if cell.get("cell_type") != "code" or "NBVAL_CHECK_OUTPUT" in src:
+            flags.append(False)
+            continue
+        stores, loads = _names(src)
+        live = (bool(LIVE_SOURCE.search(src)) or "LIVE" in loads or bool((loads - stores) & tainted)
+                or any(LIVE_OUTPUT.search(_text(o)) for o in cell.get("outputs", [])))
+        if live:
+            tainted |= stores
+        flags.append(live)
+    return flags
 
 
 def _html_output(html: str) -> dict:
@@ -196,7 +232,7 @@ def transform_notebook(nb: dict, *, docname: str, launch_url: str, link) -> dict
     nb = json.loads(json.dumps(nb))
     info = run_info(nb)
     cells = nb.get("cells", [])
-    for cell in cells:
+    for cell, live in zip(cells, live_cells(cells), strict=True):
         meta = cell.setdefault("metadata", {})
         if cell.get("cell_type") == "markdown":
             cell["source"] = link("".join(cell["source"]) if isinstance(cell["source"], list)
@@ -221,7 +257,7 @@ def transform_notebook(nb: dict, *, docname: str, launch_url: str, link) -> dict
                     "<code>make lab</code> on your own Linux machine). The site shows committed outputs only."
                     "</div>")
             outs.append(out)
-        if is_live(cell):
+        if live and outs:
             outs.insert(0, _html_output(info.html("epollkit-run-banner")))
         cell["outputs"] = outs
     note = {
