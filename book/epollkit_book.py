@@ -227,7 +227,7 @@ def _is_widget(out: dict) -> bool:
     return WIDGET_VIEW in data or (set(data) <= {"text/plain"} and bool(WIDGET_REPR.match(_text(out))))
 
 
-def transform_notebook(nb: dict, *, docname: str, launch_url: str, link) -> dict:
+def transform_notebook(nb: dict, *, launch_url: str, link) -> dict:
     """The notebook as the site shows it (see the module docstring); ``nb`` is not changed."""
     nb = json.loads(json.dumps(nb))
     info = run_info(nb)
@@ -322,7 +322,7 @@ def _source_read(app, docname: str, source: list[str]) -> None:
     link = link_rewriter(root, rel, docs, binder.repository_url, binder.branch)
     if path.suffix == ".ipynb":
         nb = json.loads(source[0])
-        source[0] = json.dumps(transform_notebook(nb, docname=docname, launch_url=binder.launch_url(rel),
+        source[0] = json.dumps(transform_notebook(nb, launch_url=binder.launch_url(rel),
                                                   link=link))
     else:
         source[0] = link(source[0])

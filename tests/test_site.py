@@ -201,7 +201,7 @@ def test_jupyterlab_folding_metadata_folds_the_same_cells_on_the_site():
     nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# t"},
                     code({"jupyter": {"source_hidden": True}}), code({"jupyter": {"outputs_hidden": True}}),
                     code({})], "metadata": {}}
-    out = epollkit_book.transform_notebook(nb, docname="x", launch_url="L", link=lambda s: s)
+    out = epollkit_book.transform_notebook(nb, launch_url="L", link=lambda s: s)
     code = [c for c in out["cells"] if c["cell_type"] == "code"]
     assert [c["metadata"].get("tags", []) for c in code] == [["hide-input"], ["hide-output"], []]
     assert "tags" not in nb["cells"][1]["metadata"], "the committed notebook must not be changed"
