@@ -1,20 +1,27 @@
-# epollkit: the two commands a reader needs are `make lab` and `make test`.
+# epollkit: the two commands a reader needs are `make lab` and `make test`; `make site` builds the book.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.installed-test-stamp
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=180 \
           --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test unit notebooks execute record bench lint venv clean
+.PHONY: lab test unit notebooks site execute record bench lint venv clean
 
 venv: $(STAMP)
 
+# The reader's set: what reading and running the notebooks need (make lab).
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
+
+# The tests' and the book's tools on top (make test, make site).
+$(TEST_STAMP): $(STAMP) requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $(TEST_STAMP)
 
 # root (containers, CI machines) must say --allow-root; only loopback is served
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -22,14 +29,17 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)  ## open JupyterLab on the first notebook
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) notebooks/00_start_here.ipynb
 
-test: $(STAMP) lint  ## every unit test and every notebook (nbval)
+test: $(TEST_STAMP) lint  ## every unit test, every notebook (nbval), the book built and read in Chromium
 	$(PY) -m pytest tests notebooks $(NBVAL)
 
-unit: $(STAMP)
+unit: $(TEST_STAMP)
 	$(PY) -m pytest tests
 
-notebooks: $(STAMP)
+notebooks: $(TEST_STAMP)
 	$(PY) -m pytest notebooks $(NBVAL)
+
+site: $(TEST_STAMP)  ## the book: HTML from the committed notebooks into build/site/html (offline, no execution)
+	$(PY) book/build_site.py --out build/site
 
 execute: $(STAMP)  ## re-run every notebook in place, strip widget metadata
 	$(PY) -m epollkit.view.notebook execute notebooks/*.ipynb
@@ -40,8 +50,8 @@ record: $(STAMP)  ## refresh the reference results under data/reference
 bench: $(STAMP)  ## print the performance figures
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-lint: $(STAMP)
-	$(PY) -m ruff check epollkit tests benchmarks notebooks
+lint: $(TEST_STAMP)
+	$(PY) -m ruff check epollkit tests benchmarks notebooks book
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-output build/site

@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
 
 INSTALL_HINT = (
     "needs Debian's Chromium and Playwright for Python: `sudo apt-get install -y chromium` and "
-    "`pip install -r requirements.txt` (no browser download: the test uses /usr/bin/chromium)"
+    "`pip install -r requirements-test.txt` (no browser download: the test uses /usr/bin/chromium)"
 )
 
 # JupyterLab settings for a test run: every cell in the DOM (no virtual windowing, so off-screen outputs can

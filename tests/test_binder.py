@@ -1,7 +1,8 @@
 """Binder: what mybinder.org builds from binder/, checked without Docker, and the README's badge.
 
 - ``binder/runtime.txt`` asks for Python 3.11 or 3.12; ``binder/requirements.txt`` lists the same tested
-  ranges as ``requirements.txt`` and installs the package itself (``-e .``);
+  ranges as ``requirements.txt`` (the reader's set) and installs the package itself (``-e .``), and neither
+  carries a tool only the tests or the book need (those are in ``requirements-test.txt``);
 - ``jupyter-repo2docker --no-build --debug .`` (no Docker needed) generates a build that takes its Python from
   runtime.txt and runs ``pip install -r binder/requirements.txt`` after the repository is copied in (``-e .``
   needs it);
@@ -49,6 +50,27 @@ def test_binder_requirements_are_the_tested_ranges_plus_the_package():
     )
 
 
+# Tools only `make test` / `make site` need: a reader (and the Binder image) does not install them.
+TEST_ONLY = ("pytest-timeout", "ruff", "playwright", "jupyter-repo2docker", "sphinx", "myst-nb",
+             "sphinx-book-theme")
+
+
+def names(lines: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~\[;]", line, maxsplit=1)[0] for line in lines if not line.startswith("-")}
+
+
+def test_readers_install_no_test_tools_and_the_test_file_adds_them_to_the_readers_set():
+    for path in (ROOT / "requirements.txt", BINDER / "requirements.txt"):
+        extra = sorted(names(requirement_lines(path)) & set(TEST_ONLY))
+        assert not extra, (f"{path.relative_to(ROOT)} installs test-only tools {extra}: move them to "
+                           "requirements-test.txt")
+    test = requirement_lines(ROOT / "requirements-test.txt")
+    assert "-rrequirements.txt" in test, (
+        "requirements-test.txt must start from the reader's set (-r requirements.txt)")
+    missing = sorted(set(TEST_ONLY) - names(test))
+    assert not missing, f"requirements-test.txt lacks {missing}"
+
+
 def repo2docker() -> str | None:
     here = Path(sys.executable).parent / "jupyter-repo2docker"
     return str(here) if here.exists() else shutil.which("jupyter-repo2docker")
@@ -57,7 +79,7 @@ def repo2docker() -> str | None:
 def test_repo2docker_build_reads_runtime_txt_and_installs_binder_requirements():
     exe = repo2docker()
     if exe is None:
-        pytest.skip("jupyter-repo2docker is not installed: `pip install -r requirements.txt`")
+        pytest.skip("jupyter-repo2docker is not installed: `pip install -r requirements-test.txt`")
     proc = subprocess.run([exe, "--no-build", "--debug", "."], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
