@@ -7,6 +7,7 @@ when ``log`` is a list, appends one short phrase saying what the kernel did; exp
 
 from __future__ import annotations
 
+from . import nested
 from .state import (
     EPOLLET,
     EPOLLEXCLUSIVE,
@@ -25,10 +26,14 @@ from .state import (
 # --------------------------------------------------------------------------------------- readiness
 
 
-def poll_mask(st: State, fd: str) -> frozenset:
+def poll_mask(st: State, fd: str, w: World | None = None, log: list | None = None) -> frozenset:
     """What the file's ``->poll()`` reports now: ``inet_csk_listen_poll()`` for a listener (EPOLLIN
     when the accept queue is not empty, never EPOLLOUT), ``unix_poll()`` for our end of an AF_UNIX
-    stream pair (EPOLLIN with bytes queued; EPOLLOUT always: we never fill the peer)."""
+    stream pair (EPOLLIN with bytes queued; EPOLLOUT always: we never fill the peer), and
+    ``__ep_eventpoll_poll()`` for an epoll fd (:func:`epollkit.sim.nested.eventpoll_poll`, which may
+    drop stale items and wake a sleeper: ``w`` and ``log`` are for it)."""
+    if fd in st.epolls:
+        return nested.eventpoll_poll(w, st, fd, log)
     if fd in st.listeners:
         return _IN if st.queued(fd) else _NONE
     return _IN_OUT if st.queued(fd) else _OUT
@@ -40,11 +45,12 @@ _OUT = frozenset({EPOLLOUT})
 _IN_OUT = frozenset({EPOLLIN, EPOLLOUT})
 
 
-def item_poll(st: State, it: Item) -> tuple:
-    """``ep_item_poll()``: the reported bits, in a fixed order; a disarmed item reports nothing."""
+def item_poll(st: State, it: Item, w: World | None = None, log: list | None = None) -> tuple:
+    """``ep_item_poll()``: the reported bits, in a fixed order; a disarmed item reports nothing. An
+    epoll target is polled with ``__ep_eventpoll_poll()`` (``w``, ``log``: see :func:`poll_mask`)."""
     if not it.armed:
         return ()
-    mask = poll_mask(st, it.fd)
+    mask = poll_mask(st, it.fd, w, log)
     return tuple(b for b in EVENT_BITS if b in mask and b in it.events)
 
 
@@ -131,6 +137,10 @@ def ep_poll_callback(st: State, ep: str, fd: str, log: list | None, cause: int |
     elif log is not None:
         log.append(f"{fd} is already on {ep}'s ready list")
     woke = wake_ep_sleeper(st, ep, log, f"head of {ep}'s ep->wq", cause)
+    if st.queues.get(ep):
+        # ep_poll_callback(): "if (waitqueue_active(&ep->poll_wait)) pwake++" -> ep_poll_safewake():
+        # outer instances watching this epoll fd, poll() callers on it (nested epoll)
+        nested.ep_poll_safewake(st, ep, log, cause)
     if it.exclusive:
         return woke
     return True
@@ -214,7 +224,7 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
     while todo and len(out) < maxevents:
         fd, cause = todo.pop(0)
         it = items[fd]
-        bits = item_poll(st, it)
+        bits = item_poll(st, it, w, log)
         if not bits:
             dropped.append(fd)
             continue
@@ -255,12 +265,17 @@ _ALLOWED_WITH_EXCLUSIVE = frozenset({EPOLLIN, EPOLLOUT, EPOLLET, EPOLLEXCLUSIVE}
 
 def ctl_error(st: State, w: World, op: str, ep: str, fd: str, events: frozenset) -> str | None:
     """The errno ``epoll_ctl()`` answers before changing anything (``do_epoll_ctl()``), or None."""
+    err = nested.ctl_refusal(op, ep, fd, events, fd in st.epolls)  # self-add, EXCLUSIVE on an epoll
+    if err:
+        return err
     it = st.epolls[ep].item(fd)
     # do_epoll_ctl(): the event mask is only read when ep_op_has_event(op), i.e. not for
     # EPOLL_CTL_DEL -- DEL ignores whatever flags come with it, EPOLLEXCLUSIVE included.
     if op != "del" and EPOLLEXCLUSIVE in events and (op == "mod" or not events <= _ALLOWED_WITH_EXCLUSIVE):
         return "EINVAL"  # ep_op_has_event + EPOLLEXCLUSIVE: only IN/OUT/ERR/HUP/WAKEUP/ET, never MOD
     if op == "add":
+        if fd in st.epolls and nested.loop_refusal(nested.children(st), ep, fd):
+            return "ELOOP"  # do_epoll_ctl() -> ep_loop_check(): a loop, or deeper than EP_MAX_NESTS
         return "EEXIST" if it is not None else None
     if it is None:
         return "ENOENT"
@@ -293,7 +308,7 @@ def epoll_ctl(w: World, st: State, op: str, ep: str, fd: str, events: frozenset,
     else:
         # ep_modify(): the new mask re-arms a ONESHOT item.
         st.epolls[ep] = e._replace(items=tuple(item if i.fd == fd else i for i in e.items))
-    if item_poll(st, item):
+    if item_poll(st, item, w, log):
         # ep_insert()/ep_modify(): already ready and not yet queued -> queue it, wake one sleeper.
         e = st.epolls[ep]
         if fd not in e.rdllist:
@@ -302,6 +317,8 @@ def epoll_ctl(w: World, st: State, op: str, ep: str, fd: str, events: frozenset,
             if log is not None:
                 log.append(f"{fd} is ready: queued on {ep}'s ready list")
             wake_ep_sleeper(st, ep, log, f"ep_{'insert' if op == 'add' else 'modify'}: {fd} is ready", None)
+            if st.queues.get(ep):
+                nested.ep_poll_safewake(st, ep, log, None)  # ep_insert()/ep_modify(): pwake
     return "ok"
 
 

@@ -33,16 +33,20 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import rules
+from . import nested, rules
 from .machine import ORDERS, Setup
 from .state import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Epoll, State, Thread, ThreadState, World
-from .threads import Accept, CallList, Ctl, EpollWait, Read
+from .threads import Accept, CallList, Ctl, EpollWait, Poll, Read
 
 KINDS = ("epoll", "stream", "listener")
-CALLS = ("epoll_wait", "accept", "read", "epoll_ctl")
+CALLS = ("epoll_wait", "accept", "read", "epoll_ctl", "poll")
 OPS = ("add", "mod", "del")
 TOP = ("name", "objects", "watch", "threads", "kernel", "order", "expect", "description", "post", "instead",
-       "start")
+       "start", "selftest")
+# "burst" (an addition): the first kernel event waits until every thread is asleep or done, the rest
+# follow back to back before any thread moves -- the kernel selftests' emitter (sleep, write, write).
+SCENARIO_ORDERS = ORDERS + ("burst",)
+WATCHABLE = ("stream", "listener", "epoll")  # an epoll fd can be watched (nested epoll) and polled
 STARTS = ("together", "in-order")
 MAX_WRITE = 32768  # bytes one write may carry and stay ONE skb, ONE sk_data_ready() (see above)
 CALL_FIELDS = {
@@ -50,6 +54,7 @@ CALL_FIELDS = {
     "accept": ("call", "fd", "blocking"),
     "read": ("call", "fd", "bytes"),
     "epoll_ctl": ("call", "op", "epoll", "fd", "events"),
+    "poll": ("call", "fd", "timeout"),
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -169,6 +174,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
 
     watch = []
     seen = set()
+    graph: dict = {}  # epoll -> the epoll fds it watches (nested epoll), for ep_loop_check()
     for i, wt in enumerate(data.get("watch", []) or []):
         w = f"{where}: watch[{i}]"
         if not isinstance(wt, dict):
@@ -177,8 +183,16 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             if k not in ("epoll", "fd", "events"):
                 raise _choose(w, k, ("epoll", "fd", "events"), "field")
         ep = obj_of(f"{w}.epoll", wt.get("epoll"), ("epoll",))
-        fd = obj_of(f"{w}.fd", wt.get("fd"), ("stream", "listener"))
+        fd = obj_of(f"{w}.fd", wt.get("fd"), WATCHABLE)
         ev = events_of(f"{w}.events", wt.get("events"))
+        if objects[fd] == "epoll":
+            err = nested.ctl_refusal("add", ep, fd, ev, True)
+            if err or nested.loop_refusal(graph, ep, fd):
+                why = ("an epoll fd added to itself" if fd == ep else "EPOLLEXCLUSIVE on an epoll fd" if err
+                       else f"a loop or a chain deeper than {nested.EP_MAX_NESTS} epoll-in-epoll links")
+                raise _bad(w, f"{ep} watching {fd}: {why}; the kernel would refuse it with "
+                              f"{err or 'ELOOP'} (do a refused epoll_ctl in a thread instead)")
+            graph.setdefault(ep, []).append(fd)
         if (ep, fd) in seen:
             raise _bad(w, f"{fd} is already watched by {ep}: the kernel would refuse it with EEXIST")
         if EPOLLEXCLUSIVE in ev and EPOLLONESHOT in ev:
@@ -223,13 +237,16 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             elif kind == "read":
                 out.append(Read(obj_of(f"{w}.fd", c.get("fd"), ("stream",)),
                                 _int(f"{w}.bytes", c.get("bytes"), 1, 1 << 20)))
+            elif kind == "poll":
+                out.append(Poll(obj_of(f"{w}.fd", c.get("fd"), WATCHABLE), "poll",
+                                _timeout(f"{w}.timeout", c.get("timeout", -1))))
             else:
                 op = c.get("op")
                 err = _choose(f"{w}.op", op, OPS, "op")
                 if err:
                     raise err
                 out.append(Ctl(op, obj_of(f"{w}.epoll", c.get("epoll"), ("epoll",)),
-                               obj_of(f"{w}.fd", c.get("fd"), ("stream", "listener")),
+                               obj_of(f"{w}.fd", c.get("fd"), WATCHABLE),
                                events_of(f"{w}.events", c.get("events"), required=op != "del")))
         threads[tname] = tuple(out)
     for fd, modes in accept_modes.items():
@@ -258,7 +275,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             keys = ", ".join(map(str, ev)) or "nothing"
             raise _bad(w, f"unknown kernel event with {keys}; valid: write, connect")
     order = data.get("order", "threads-block-first")
-    err = _choose(f"{where}: order", order, ORDERS, "order")
+    err = _choose(f"{where}: order", order, SCENARIO_ORDERS, "order")
     if err:
         raise err
     start = data.get("start", "together")
@@ -268,6 +285,8 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
     expect = data.get("expect")
     if expect is not None:
         expect = _expect(f"{where}: expect", expect, tuple(threads))
+    if "selftest" in data:
+        _selftest(f"{where}: selftest", data["selftest"], tuple(threads))
     return Scenario(
         name=name, objects=dict(objects), watch=tuple(watch), threads=threads, kernel=tuple(kernel),
         order=order, start=start, expect=expect, description=str(data.get("description", "")),
@@ -286,6 +305,54 @@ def _timeout(where: str, value) -> int:
     if value not in (-1, 0) or isinstance(value, bool):
         raise _bad(where, f"{value!r} is not a valid timeout; valid: -1, 0")
     return value
+
+
+SELFTEST_FIELDS = ("test", "source", "assert", "count", "op", "allowed")
+
+
+def _selftest(where: str, value, names: tuple) -> None:
+    """``selftest``: the kernel selftest a file translates. ``test`` (e.g. "epoll17"), ``source`` (URL),
+    ``assert`` (the kernel's assertion, as text) and, for the threaded tests whose assertion is on a
+    shared counter, ``count`` (thread -> the value its last call adds when that call returned events),
+    ``op`` ("add" or "or": ``__sync_fetch_and_add`` / ``__sync_fetch_and_or``) and ``allowed`` (the
+    counter values the assertion accepts)."""
+    if not isinstance(value, dict):
+        raise _bad(where, "must be an object with test, source, assert")
+    for k in value:
+        if k not in SELFTEST_FIELDS:
+            raise _choose(where, k, SELFTEST_FIELDS, "field")
+    for k in ("test", "source", "assert"):
+        if not isinstance(value.get(k), str) or not value.get(k):
+            raise _bad(f"{where}.{k}", f"{value.get(k)!r} is not a non-empty string")
+    if "count" in value:
+        count = value["count"]
+        if not isinstance(count, dict) or not set(count) <= set(names) or not count:
+            raise _bad(f"{where}.count", f"must map thread names ({', '.join(names)}) to integers")
+        for n, v in count.items():
+            _int(f"{where}.count.{n}", v, 0, 1 << 16)
+        err = _choose(f"{where}.op", value.get("op"), ("add", "or"), "op")
+        if err:
+            raise err
+        allowed = value.get("allowed")
+        if not isinstance(allowed, list) or not allowed:
+            raise _bad(f"{where}.allowed", f"{allowed!r} is not a non-empty list of integers")
+        for v in allowed:
+            _int(f"{where}.allowed", v, 0, 1 << 16)
+
+
+def selftest_count(selftest: dict, threads: dict) -> int | None:
+    """The selftest's shared counter for one outcome (``{thread: [result, ...]}``): each thread in
+    ``count`` adds (or ORs) its value when its LAST call returned at least one event -- the selftests'
+    ``if (epoll_wait(...) > 0) __sync_fetch_and_add(&ctx->count, 1)``. None without ``count``."""
+    if "count" not in selftest:
+        return None
+    total = 0
+    for n, v in selftest["count"].items():
+        res = threads[n]
+        got = bool(res) and isinstance(res[-1], list) and len(res[-1]) > 0
+        if got:
+            total = total + v if selftest["op"] == "add" else total | v
+    return total
 
 
 def _expect(where: str, value, names: tuple) -> list:
