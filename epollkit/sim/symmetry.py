@@ -28,6 +28,7 @@ among outcomes with the same count, the order (the unreduced search lists ties b
 from __future__ import annotations
 
 from collections import deque
+from functools import lru_cache
 from itertools import permutations, product
 from math import factorial
 
@@ -63,12 +64,10 @@ def classes_of(setup) -> tuple:
     if not out:
         return ()
     root = setup.initial
-    ref = root.threads[out[0][0]]
     for cls in out:
         first = root.threads[cls[0]][1:]
         if any(root.threads[n][1:] != first for n in cls):
             return ()
-    del ref
     # threads must not appear anywhere in the initial state besides their own records
     if any(e.wq for e in root.epolls.values()) or root.accept_order or root.epoch or root.heads or \
             any(x.kind != "epoll" for q in root.queues.values() for x in q):
@@ -131,7 +130,8 @@ def rename(st: State, mapping: dict) -> State:
     s = st.copy()
     inv = {new: old for old, new in mapping.items()}
     s.threads = {n: (st.threads[inv[n]]._replace(name=n) if n in inv else t) for n, t in st.threads.items()}
-    s.epolls = {ep: (e._replace(wq=tuple(m(x, x) for x in e.wq)) if e.wq else e) for ep, e in st.epolls.items()}
+    s.epolls = {ep: (e._replace(wq=tuple(m(x, x) for x in e.wq)) if e.wq else e)
+                for ep, e in st.epolls.items()}
     s.queues = {src: tuple(x if x.kind == "epoll" else x._replace(who=m(x.who, x.who)) for x in q)
                 for src, q in st.queues.items()}
     s.accept_order = tuple(m(x, x) for x in st.accept_order)
@@ -142,12 +142,31 @@ def rename(st: State, mapping: dict) -> State:
     return s
 
 
-def canonical(st: State, classes: tuple) -> tuple:
-    """``(key, orbit size)``: the key of the orbit's canonical state, and how many states the orbit has."""
+def renamed_key(st: State, mapping: dict) -> tuple:
+    """``rename(st, mapping).key()`` without building the state: the same values (named tuples compare
+    and hash as the plain tuples used here)."""
+    m = mapping.get
+    inv = {new: old for old, new in mapping.items()}
+    ths = st.threads
+    threads = tuple(((n,) + ths[inv[n]][1:]) if n in inv else t for n, t in ths.items())
+    epolls = tuple((e[0], e[1], tuple(m(x, x) for x in e[2]), e[3]) if e[2] else e
+                   for e in st.epolls.values())
+    queues = tuple(tuple(x if x[0] == "epoll" else (x[0], m(x[1], x[1]), x[2]) for x in q)
+                   for q in st.queues.values())
+    heads = tuple((src, (i, frozenset(m(x, x) for x in readers))) for src, (i, readers) in st.heads.items())
+    return (
+        tuple(st.listeners.values()), tuple(st.streams.values()), epolls, queues, threads, st.kpc,
+        tuple(m(x, x) for x in st.accept_order), frozenset((c, m(x, x)) for c, x in st.epoch), st.props,
+        st.started, st.split, heads, st.late, st.furthest,
+    )
+
+
+def _canonical_mapping(st: State, classes: tuple) -> tuple:
     names = {n for cls in classes for n in cls}
     sigs = _signatures(st, names)
     mapping = {}
     size = 1
+    groups = []
     for cls in classes:
         order, ties = _order(cls, sigs)
         size *= factorial(len(cls))
@@ -156,19 +175,87 @@ def canonical(st: State, classes: tuple) -> tuple:
         for old, new in zip(order, cls, strict=True):
             if old != new:
                 mapping[old] = new
-    return (rename(st, mapping).key() if mapping else st.key()), size
+        groups.append((cls, order, ties))
+    return mapping, size, groups
+
+
+def canonical(st: State, classes: tuple) -> tuple:
+    """``(key, orbit size)``: the key of the orbit's canonical state, and how many states the orbit has."""
+    mapping, size, _groups = _canonical_mapping(st, classes)
+    return (renamed_key(st, mapping) if mapping else st.key()), size
+
+
+def _arrangements(cls: tuple, order: tuple, ties: list) -> list:
+    """Every distinct renaming of one class: mappings old -> new, one per distinct placement of the
+    tie groups (threads with equal signatures are interchangeable, so placing them differently among
+    themselves gives the same state)."""
+    tie_of = []
+    for k, t in enumerate(ties):
+        tie_of.extend([k] * t)
+    out = []
+    for perm in _placements(tuple(tie_of)):
+        pools = {}
+        for name, k in zip(order, tie_of, strict=True):
+            pools.setdefault(k, []).append(name)
+        mapping = {}
+        for slot, k in zip(cls, perm, strict=True):
+            old = pools[k].pop(0)
+            if old != slot:
+                mapping[old] = slot
+        out.append(mapping)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _placements(tie_of: tuple) -> tuple:
+    return tuple(sorted(set(permutations(tie_of))))
+
+
+def renamed_outcome(kind: str, out: tuple, mapping: dict, names: tuple) -> tuple:
+    """``Machine.outcome`` of the renamed state, from the outcome of the state itself: scenario outcomes
+    are ``((thread, results), ...)`` in name order; strategy outcomes (``properties.metrics_key``) hold
+    one row per thread in name order and the accept order as names."""
+    if not mapping:
+        return out
+    inv = {new: old for old, new in mapping.items()}
+    if kind == "scenario":
+        res = dict(out)
+        return tuple((n, res[inv.get(n, n)]) for n in names)
+    per, order, *rest = out
+    pos = {n: i for i, n in enumerate(names)}
+    m = mapping.get
+    return (tuple(per[pos[inv.get(n, n)]] for n in names), tuple(m(x, x) for x in order), *rest)
+
+
+def _outcome_view(st: State, mapping: dict) -> State:
+    """Enough of the renamed state for ``Machine.outcome``: threads and accept order (the rest an
+    outcome reads -- queues' lengths, split and reorder counts, properties -- has no thread names)."""
+    if not mapping:
+        return st
+    m = mapping.get
+    inv = {new: old for old, new in mapping.items()}
+    s = st.copy()
+    s.threads = {n: (st.threads[inv[n]]._replace(name=n) if n in inv else t) for n, t in st.threads.items()}
+    s.accept_order = tuple(m(x, x) for x in st.accept_order)
+    return s
+
+
+def renamings(st: State, classes: tuple) -> list:
+    """One mapping (old name -> new name) per distinct state of ``st``'s orbit."""
+    _mapping, _size, groups = _canonical_mapping(st, classes)
+    per_class = [_arrangements(cls, order, ties) for cls, order, ties in groups]
+    out = []
+    for combo in product(*per_class):
+        mapping = {}
+        for part in combo:
+            mapping.update(part)
+        out.append(mapping)
+    return out
 
 
 def members(st: State, classes: tuple) -> list:
-    """Every distinct state of ``st``'s orbit (each renaming once)."""
-    seen = {}
-    for perms in product(*(permutations(cls) for cls in classes)):
-        mapping = {}
-        for cls, perm in zip(classes, perms, strict=True):
-            mapping.update({a: b for a, b in zip(cls, perm, strict=True) if a != b})
-        s = rename(st, mapping)
-        seen.setdefault(s.key(), s)
-    return list(seen.values())
+    """Every distinct state of ``st``'s orbit, as far as its outcome goes (each renaming once)."""
+    return [_outcome_view(st, mp) for mp in renamings(st, classes)]
 
 
 def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_of, too_many):
@@ -229,15 +316,17 @@ def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_o
     counts: dict = {}
     first_seen: dict = {}
     schedules = 0
+    thread_names = tuple(root.threads)
     for rank, (i, st) in enumerate(finals):
         schedules += paths[i]
-        group = members(st, classes)
+        group = renamings(st, classes)
         each, rest = divmod(paths[i], len(group))
         if rest or len(group) != sizes[i]:  # pragma: no cover - a broken symmetry would be a model bug
             raise RuntimeError(f"{setup.name!r}: an orbit of {sizes[i]} states has {len(group)} distinct "
                                f"states and {paths[i]} schedules")
-        for pos, s in enumerate(group):
-            out = m.outcome(s)
+        mine = m.outcome(st)
+        for pos, mapping in enumerate(group):
+            out = renamed_outcome(setup.kind, mine, mapping, thread_names)
             counts[out] = counts.get(out, 0) + each
             first_seen.setdefault(out, (rank, pos))
     outcomes = sorted(counts.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))
