@@ -75,19 +75,16 @@ def eventpoll_poll(w: World | None, st: State, ep: str, log: list | None) -> fro
     return _IN if ready else _NONE
 
 
-def epoll_ready(st: State, ep: str, _seen: tuple = ()) -> bool:
-    """The answer :func:`eventpoll_poll` would give, without its side effects (for judging a final
-    state: "stuck")."""
-    e = st.epolls[ep]
-    items = {it.fd: it for it in e.items}
-    for fd in e.rdllist:
-        it = items[fd]
+def holds_data(st: State, ep: str, _seen: tuple = ()) -> bool:
+    """Some armed ``EPOLLIN`` item of ``ep`` watches a source that holds a connection or bytes, at any
+    depth (for judging a final state: "stuck" -- queued data that no wake-up will announce)."""
+    for it in st.epolls[ep].items:
         if not it.armed or "EPOLLIN" not in it.events:
             continue
-        if fd in st.epolls:
-            if fd not in _seen and epoll_ready(st, fd, _seen + (ep,)):
+        if it.fd in st.epolls:
+            if it.fd not in _seen and holds_data(st, it.fd, _seen + (ep,)):
                 return True
-        elif "EPOLLIN" in rules.poll_mask(st, fd):
+        elif st.queued(it.fd):
             return True
     return False
 
