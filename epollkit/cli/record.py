@@ -22,6 +22,7 @@ RECORDERS = {
     "reuseport": "epollkit.lab.reuseport_lab:reference_runs",
     "read": "epollkit.lab.read_lab:reference_runs",
     "serve": "epollkit.lab.serve_lab:reference_runs",
+    "scenarios": "epollkit.scenario_compare:reference_runs",
     "multiplex": "epollkit.lab.multiplex_lab:reference_runs",
     "herd_latency": "epollkit.lab.herd:reference_runs",
 }
