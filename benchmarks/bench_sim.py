@@ -42,7 +42,7 @@ def main() -> int:
     total = 0.0
     for f in SCENARIOS:
         sc = sim.load(f)
-        ex, dt = cpu(lambda sc=sc: sim.explore(sc.setup()))
+        ex, dt = cpu(lambda sc=sc: sim.explore(sim.setup(sc)))
         total += dt
         if ex.states > worst[2]:
             worst = (dt, f.stem, ex.states)
@@ -80,8 +80,8 @@ def explorer(full_4: bool) -> None:
     cases = [
         ("sim read lt x3, 2 messages (CLI defaults)", sim.read_setup("lt", 3, 2, 64, 2048), True),
         ("sim accept epoll-lt x3, 2 connections", sim.accept_setup("epoll-lt", 3, 2), True),
-        ("nested-three-threads-outer-lt", sim.load("nested-three-threads-outer-lt").setup(), True),
-        ("nested-four-threads-inner-and-outer-et", sim.load("nested-four-threads-inner-and-outer-et").setup(),
+        ("nested-three-threads-outer-lt", sim.setup("nested-three-threads-outer-lt"), True),
+        ("nested-four-threads-inner-and-outer-et", sim.setup("nested-four-threads-inner-and-outer-et"),
          True),
         ("sim read lt x4, 2 messages", sim.read_setup("lt", 4, 2, 64, 2048), full_4),
         ("sim accept epoll-lt x4, 2 connections", sim.accept_setup("epoll-lt", 4, 2), full_4),

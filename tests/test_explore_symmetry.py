@@ -34,7 +34,7 @@ def _same(setup) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_reduced_exploration_of_every_conformance_scenario_equals_the_full_search(path):
-    _same(sim.load(path).setup("newest"))
+    _same(sim.setup(sim.load(path), "newest"))
 
 
 @pytest.mark.parametrize("kind, strategy, threads, events", [
@@ -59,15 +59,16 @@ def test_reduction_visits_fewer_states_than_it_reports():
 
 def test_only_threads_with_the_same_program_are_interchangeable():
     sc = sim.load("nested-four-threads-inner-and-outer-et")  # A, B on e1; C, D on e0
-    assert symmetry.classes_of(sc.setup("newest")) == (("A", "B"), ("C", "D"))
-    assert symmetry.classes_of(sim.load("selftest-epoll33-nested-lt-over-lt-inner-and-outer").setup()) == ()
+    assert symmetry.classes_of(sim.setup(sc, "newest")) == (("A", "B"), ("C", "D"))
+    epoll33 = sim.load("selftest-epoll33-nested-lt-over-lt-inner-and-outer")
+    assert symmetry.classes_of(sim.setup(epoll33)) == ()
     private = sim.accept_setup("epoll-lt-private", 3, 1, kernel="newest")  # one instance each: distinct
     assert symmetry.classes_of(private) == ()
 
 
 def test_start_in_order_breaks_the_symmetry():
     sc = sim.load("epoll-wakes-last-sleeper-in-order")
-    assert sc.start == "in-order" and symmetry.classes_of(sc.setup()) == ()
+    assert sc.start == "in-order" and symmetry.classes_of(sim.setup(sc)) == ()
 
 
 def test_orbit_size_counts_the_distinct_renamings():

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from epollkit import sim
+from epollkit.scenarios.format import selftest_count
 from epollkit.sim import nested, rules
-from epollkit.sim.scenario import selftest_count
 from epollkit.sim.state import Epoll, State, World
 
 from .conftest import linux_only
@@ -40,7 +40,7 @@ def test_every_model_outcome_satisfies_the_kernels_own_assertion(path):
     st = sc.raw["selftest"]
     assert st["test"] == f"epoll{int(path.name[len('selftest-epoll'):][:2])}"
     assert "epoll_wakeup_test.c" in st["source"]
-    outcomes = sim.explore(sc.setup("newest")).outcome_set()
+    outcomes = sim.explore(sim.setup(sc, "newest")).outcome_set()
     if "count" in st:
         assert {selftest_count(st, o) for o in outcomes} <= set(st["allowed"])
     else:  # single-threaded: the per-call return values are the expect, one outcome
@@ -73,17 +73,17 @@ def test_a_write_queues_the_outer_item_through_the_inner_poll_wait():
 def test_polling_an_epoll_fd_consumes_nothing_but_drops_stale_items():
     st = _two_level(LT, ET)
     rules.bytes_arrive(st, "s0", 1, None, 1)
-    assert nested.eventpoll_poll(W, st, "e1", None) == {"EPOLLIN"}
+    assert rules.eventpoll_poll(W, st, "e1", None) == {"EPOLLIN"}
     assert st.epolls["e1"].rdllist == ("s0",)  # an ET item stays queued: poll is not a harvest
     rules.take_bytes(st, "s0", 1)  # read it: s0 no longer readable
-    assert nested.eventpoll_poll(W, st, "e0", None) == frozenset()  # e0 -> e1 -> s0: nothing ready
+    assert rules.eventpoll_poll(W, st, "e0", None) == frozenset()  # e0 -> e1 -> s0: nothing ready
     assert st.epolls["e1"].rdllist == () and st.epolls["e0"].rdllist == ()  # both dropped
 
 
 def test_outer_level_triggered_link_keeps_reporting_and_edge_triggered_reports_once():
     for name, second in (("selftest-epoll18-nested-lt-over-et", [["e1", ["EPOLLIN"]]]),
                          ("selftest-epoll20-nested-et-over-et", [])):
-        ex = sim.explore(sim.load(name).setup("newest"))
+        ex = sim.explore(sim.setup(sim.load(name), "newest"))
         assert ex.outcome_set() == [{"t0": [[["e1", ["EPOLLIN"]]], second]}]
 
 
@@ -95,7 +95,7 @@ def test_poll_with_timeout_zero_returns_zero_when_nothing_is_ready():
                                      {"call": "poll", "fd": "l0", "timeout": 0},
                                      {"call": "poll", "fd": "s0"}]},
                    "kernel": [{"write": "s0", "bytes": 1}]})
-    assert sim.explore(sc.setup("newest")).outcome_set() == [{"A": [0, 0, 0, 1]}]
+    assert sim.explore(sim.setup(sc, "newest")).outcome_set() == [{"A": [0, 0, 0, 1]}]
 
 
 @pytest.mark.parametrize("graph, ep, to, refused", [
@@ -137,7 +137,7 @@ def test_loader_refuses_a_watch_list_the_kernel_would_refuse(watch, message):
 def test_burst_order_lets_a_woken_thread_finish_its_wait_but_not_call_again():
     sc = sim.load("selftest-epoll16-et-two-sockets-two-threads-poll")
     assert sc.order == "burst"
-    tr = sim.replay(sc.setup("newest"), ["t0", "t1", "Kernel"])  # both asleep; the first write
+    tr = sim.replay(sim.setup(sc, "newest"), ["t0", "t1", "Kernel"])  # both asleep; the first write
     assert set(tr.enabled) == {"Thread t0", "Thread t1", "Kernel"}  # both woken: may finish their wait
     tr = tr.then("t1")  # t1's poll() returns 1; its next call (epoll_wait) must wait for the burst
     assert tr.enabled == ("Thread t0", "Kernel")
@@ -151,7 +151,7 @@ def test_stuck_is_judged_through_nested_instances():
                              {"epoll": "e0", "fd": "e1", "events": ["EPOLLIN", "EPOLLET"]}],
                    "threads": {"A": [{"call": "epoll_wait", "epoll": "e0"}] * 2},
                    "kernel": [{"write": "s0", "bytes": 1}]})
-    ex = sim.explore(sc.setup("newest"))
+    ex = sim.explore(sim.setup(sc, "newest"))
     # the outer ET link reported once; e1 is still readable, but no new wake-up will come
     assert ex.outcome_set() == [{"A": [[["e1", ["EPOLLIN"]]], "blocked"]}]
     assert "stuck" in ex.properties

@@ -2,7 +2,7 @@
 
 The kernel's rules (``fs/eventpoll.c``), one function each:
 
-- **Readiness of an epoll fd** (:func:`eventpoll_poll`, ``__ep_eventpoll_poll()``): the instance is
+- **Readiness of an epoll fd** (``rules.eventpoll_poll``, ``__ep_eventpoll_poll()``): the instance is
   readable when its ready list holds an item that still polls ready (``ep_item_poll()`` with depth + 1,
   so an inner epoll fd is asked the same question, recursively). The scan stops at the first ready item;
   items before it that no longer poll ready are *dropped* from the ready list (a side effect of merely
@@ -14,7 +14,7 @@ The kernel's rules (``fs/eventpoll.c``), one function each:
   socket's wait queue): an outer instance's item (``ep_insert()`` -> ``ep_item_poll()`` ->
   ``poll_wait()`` -> ``ep_ptable_queue_proc()``: ``add_wait_queue()``, never exclusive) and threads in
   ``poll()``/``select()`` on it (``poll_wait()``).
-- **Wake-up of the watchers** (:func:`ep_poll_safewake`): when ``ep_poll_callback()`` has queued an
+- **Wake-up of the watchers** (``rules.ep_poll_safewake``): when ``ep_poll_callback()`` has queued an
   item (or found it queued) it wakes ``ep->wq`` and then, if anyone polls the instance,
   ``ep_poll_safewake()`` -> ``wake_up_poll(&ep->poll_wait, EPOLLIN)``: every entry runs -- an outer
   instance's ``ep_poll_callback()`` for its item on this epoll fd (which queues that item, wakes one of
@@ -36,44 +36,14 @@ The kernel's rules (``fs/eventpoll.c``), one function each:
 
 from __future__ import annotations
 
-from . import rules
-from .state import EPOLLEXCLUSIVE, State, World
+from ..scenarios.nesting import EP_MAX_NESTS, ctl_refusal, loop_refusal
+from .state import State
 
-EP_MAX_NESTS = 4  # fs/eventpoll.c: "Maximum number of nesting allowed inside epoll sets"
-
-_NONE = frozenset()
-_IN = frozenset({"EPOLLIN"})
-
-
-def eventpoll_poll(w: World | None, st: State, ep: str, log: list | None) -> frozenset:
-    """``__ep_eventpoll_poll()``: ``{EPOLLIN}`` if ``ep``'s ready list holds an item that still polls
-    ready (``ep_item_poll(epi, &pt, depth + 1)``), else empty. Scans head first and stops at the first
-    ready item; drops the not-ready items it passed (``list_del_init(&epi->rdllink)``); then
-    ``ep_done_scan()`` wakes one ``ep->wq`` sleeper if the ready list is not empty. ``w`` None: the
-    newest rules (the wake-up at the end of the scan is there)."""
-    e = st.epolls[ep]
-    if not e.rdllist:
-        return _NONE
-    items = {it.fd: it for it in e.items}
-    passed = 0
-    ready = False
-    for fd in e.rdllist:
-        if rules.item_poll(st, items[fd], w, log):
-            ready = True
-            break
-        passed += 1
-    e = st.epolls[ep]  # an inner poll changes only inner instances; read again all the same
-    if passed:
-        dropped = e.rdllist[:passed]
-        e = e._replace(rdllist=e.rdllist[passed:], rdcause=e.rdcause[passed:])
-        st.epolls[ep] = e
-        if log is not None:
-            log.append(f"poll of {ep}: {', '.join(dropped)} no longer ready (ep_item_poll), dropped")
-    if e.rdllist and e.wq and (w is None or w.cascade):
-        rules.wake_ep_sleeper(st, ep, log, f"ep_done_scan after a poll of {ep}: its ready list is not empty",
-                              rules._cascade_cause(e))
-    return _IN if ready else _NONE
-
+# The two rules that recurse through ep_item_poll() -- __ep_eventpoll_poll() and ep_poll_safewake() -- are
+# in epollkit.sim.rules (rules.eventpoll_poll, rules.ep_poll_safewake): readiness of an epoll fd polls its
+# items, which may be epoll fds again. This module holds the rest: the epoll-in-epoll graph, the
+# refusals (shared with the scenario loader) and the judgement of a final state.
+__all__ = ["EP_MAX_NESTS", "children", "ctl_refusal", "holds_data", "loop_refusal"]
 
 def holds_data(st: State, ep: str, _seen: tuple = ()) -> bool:
     """Some armed ``EPOLLIN`` item of ``ep`` watches a source that holds a connection or bytes, at any
@@ -89,16 +59,6 @@ def holds_data(st: State, ep: str, _seen: tuple = ()) -> bool:
     return False
 
 
-def ep_poll_safewake(st: State, ep: str, log: list | None, cause: int | None) -> None:
-    """``ep_poll_safewake()`` -> ``wake_up_poll(&ep->poll_wait, EPOLLIN)``: wake whoever polls the
-    instance -- outer instances (their ``ep_poll_callback()`` for the item on ``ep``) and threads in
-    ``poll()`` on it. Nothing on ``poll_wait`` is exclusive (``EPOLLEXCLUSIVE`` on an epoll target is
-    refused), so every entry runs."""
-    if log is not None:
-        log.append(f"{ep} wakes its poll_wait (ep_poll_safewake)")
-    rules.wake_up_source(st, ep, log, cause)
-
-
 # ------------------------------------------------------------------------------------- epoll_ctl
 
 
@@ -107,38 +67,5 @@ def children(st: State) -> dict:
     return {name: tuple(it.fd for it in e.items if it.fd in st.epolls) for name, e in st.epolls.items()}
 
 
-def loop_refusal(graph: dict, ep: str, to: str) -> bool:
-    """``ep_loop_check(ep, to)`` for ``EPOLL_CTL_ADD`` of epoll fd ``to`` into ``ep``: True (``ELOOP``)
-    when ``ep`` is reachable from ``to`` (a loop), or when ``depth(to) + 1 + upwards(ep) > EP_MAX_NESTS``
-    (``ep_loop_check_proc()`` / ``ep_get_upwards_depth_proc()``). ``graph``: instance -> watched epolls."""
-    big = EP_MAX_NESTS + 100
-
-    def down(node: str, seen: frozenset) -> int:
-        best = 0
-        for child in graph.get(node, ()):
-            if child == ep or child in seen:
-                return big  # ep_tovisit == inserting_into: a loop
-            best = max(best, down(child, seen | {child}) + 1)
-        return best
-
-    def up(node: str, seen: frozenset) -> int:
-        best = 0
-        for parent, kids in graph.items():
-            if node in kids and parent not in seen:
-                best = max(best, up(parent, seen | {parent}) + 1)
-        return best
-
-    depth = down(to, frozenset({to}))
-    if depth > EP_MAX_NESTS:
-        return True
-    return depth + 1 + up(ep, frozenset({ep})) > EP_MAX_NESTS
-
-
-def ctl_refusal(op: str, ep: str, fd: str, events: frozenset, target_is_epoll: bool) -> str | None:
-    """The ``EINVAL`` cases of ``do_epoll_ctl()`` that nesting adds, checked before the others:
-    an epoll fd added to (or modified/deleted in) itself, and ``EPOLLEXCLUSIVE`` on an epoll target."""
-    if fd == ep:
-        return "EINVAL"  # do_epoll_ctl(): f.file == tf.file
-    if op == "add" and target_is_epoll and EPOLLEXCLUSIVE in events:
-        return "EINVAL"  # do_epoll_ctl(): EPOLLEXCLUSIVE and is_file_epoll(tf.file)
-    return None
+# loop_refusal() and ctl_refusal() are pure checks the scenario loader uses too: they live in
+# epollkit.scenarios.nesting and are re-exported here.

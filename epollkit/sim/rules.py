@@ -30,10 +30,10 @@ def poll_mask(st: State, fd: str, w: World | None = None, log: list | None = Non
     """What the file's ``->poll()`` reports now: ``inet_csk_listen_poll()`` for a listener (EPOLLIN
     when the accept queue is not empty, never EPOLLOUT), ``unix_poll()`` for our end of an AF_UNIX
     stream pair (EPOLLIN with bytes queued; EPOLLOUT always: we never fill the peer), and
-    ``__ep_eventpoll_poll()`` for an epoll fd (:func:`epollkit.sim.nested.eventpoll_poll`, which may
+    ``__ep_eventpoll_poll()`` for an epoll fd (:func:`eventpoll_poll` below, which may
     drop stale items and wake a sleeper: ``w`` and ``log`` are for it)."""
     if fd in st.epolls:
-        return nested.eventpoll_poll(w, st, fd, log)
+        return eventpoll_poll(w, st, fd, log)
     if fd in st.listeners:
         return _IN if st.queued(fd) else _NONE
     return _IN_OUT if st.queued(fd) else _OUT
@@ -140,7 +140,7 @@ def ep_poll_callback(st: State, ep: str, fd: str, log: list | None, cause: int |
     if st.queues.get(ep):
         # ep_poll_callback(): "if (waitqueue_active(&ep->poll_wait)) pwake++" -> ep_poll_safewake():
         # outer instances watching this epoll fd, poll() callers on it (nested epoll)
-        nested.ep_poll_safewake(st, ep, log, cause)
+        ep_poll_safewake(st, ep, log, cause)
     if it.exclusive:
         return woke
     return True
@@ -172,6 +172,51 @@ def add_waiter(st: State, src: str, entry: Entry) -> None:
     st.queues[src] = q + (entry,) if entry.exclusive else (entry,) + q
 
 
+# ------------------------------------------------------------------------------ nested epoll
+# An epoll fd watched by another instance or poll()ed by a thread (epollkit.sim.nested explains it):
+# its readiness polls its items (mutual recursion with item_poll), its poll_wait is State.queues[ep].
+
+
+def eventpoll_poll(w: World | None, st: State, ep: str, log: list | None) -> frozenset:
+    """``__ep_eventpoll_poll()``: ``{EPOLLIN}`` if ``ep``'s ready list holds an item that still polls
+    ready (``ep_item_poll(epi, &pt, depth + 1)``), else empty. Scans head first and stops at the first
+    ready item; drops the not-ready items it passed (``list_del_init(&epi->rdllink)``); then
+    ``ep_done_scan()`` wakes one ``ep->wq`` sleeper if the ready list is not empty. ``w`` None: the
+    newest rules (the wake-up at the end of the scan is there)."""
+    e = st.epolls[ep]
+    if not e.rdllist:
+        return _NONE
+    items = {it.fd: it for it in e.items}
+    passed = 0
+    ready = False
+    for fd in e.rdllist:
+        if item_poll(st, items[fd], w, log):
+            ready = True
+            break
+        passed += 1
+    e = st.epolls[ep]  # an inner poll changes only inner instances; read again all the same
+    if passed:
+        dropped = e.rdllist[:passed]
+        e = e._replace(rdllist=e.rdllist[passed:], rdcause=e.rdcause[passed:])
+        st.epolls[ep] = e
+        if log is not None:
+            log.append(f"poll of {ep}: {', '.join(dropped)} no longer ready (ep_item_poll), dropped")
+    if e.rdllist and e.wq and (w is None or w.cascade):
+        wake_ep_sleeper(st, ep, log, f"ep_done_scan after a poll of {ep}: its ready list is not empty",
+                              _cascade_cause(e))
+    return _IN if ready else _NONE
+
+
+def ep_poll_safewake(st: State, ep: str, log: list | None, cause: int | None) -> None:
+    """``ep_poll_safewake()`` -> ``wake_up_poll(&ep->poll_wait, EPOLLIN)``: wake whoever polls the
+    instance -- outer instances (their ``ep_poll_callback()`` for the item on ``ep``) and threads in
+    ``poll()`` on it. Nothing on ``poll_wait`` is exclusive (``EPOLLEXCLUSIVE`` on an epoll target is
+    refused), so every entry runs."""
+    if log is not None:
+        log.append(f"{ep} wakes its poll_wait (ep_poll_safewake)")
+    wake_up_source(st, ep, log, cause)
+
+
 # ---------------------------------------------------------------------------------- kernel events
 
 
@@ -189,7 +234,7 @@ def bytes_arrive(st: State, stream: str, n: int, log: list | None, cause: int | 
     write is a wake-up, even into a non-empty queue (an "edge" is a wake-up, §2). ONE wake-up only
     while the write fits in one skb: ``unix_stream_sendmsg()`` cuts a larger write into skbs of at most
     ``SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ`` bytes and calls ``sk_data_ready()`` per skb, so the loaders
-    refuse writes above ``MAX_WRITE`` (:mod:`epollkit.sim.scenario`)."""
+    refuse writes above ``MAX_WRITE`` (:mod:`epollkit.scenarios.format`)."""
     written, consumed = st.streams[stream]
     st.streams[stream] = (written + n, consumed)
     if log is not None:
@@ -318,7 +363,7 @@ def epoll_ctl(w: World, st: State, op: str, ep: str, fd: str, events: frozenset,
                 log.append(f"{fd} is ready: queued on {ep}'s ready list")
             wake_ep_sleeper(st, ep, log, f"ep_{'insert' if op == 'add' else 'modify'}: {fd} is ready", None)
             if st.queues.get(ep):
-                nested.ep_poll_safewake(st, ep, log, None)  # ep_insert()/ep_modify(): pwake
+                ep_poll_safewake(st, ep, log, None)  # ep_insert()/ep_modify(): pwake
     return "ok"
 
 

@@ -13,62 +13,10 @@ find nothing and sleep again (a wasted wake-up, counted apart from a visible ``E
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import NamedTuple
 
+from ..scenarios.calls import Accept, Ctl, Deliver, EpollWait, Poll, Read  # noqa: F401  (re-exported)
 from . import rules
 from .state import EPOLLIN, Entry, ModelError, State, Thread, ThreadState, World, transition
-
-
-class EpollWait(NamedTuple):
-    epoll: str
-    maxevents: int = 1
-    timeout: int = -1
-
-    def label(self) -> str:
-        return f"epoll_wait({self.epoll})"
-
-
-class Accept(NamedTuple):
-    fd: str
-    blocking: bool = False
-
-    def label(self) -> str:
-        return f"accept({self.fd}{', blocking' if self.blocking else ''})"
-
-
-class Read(NamedTuple):
-    fd: str
-    nbytes: int
-
-    def label(self) -> str:
-        return f"read({self.fd}, {self.nbytes})"
-
-
-class Ctl(NamedTuple):
-    op: str  # add | mod | del
-    epoll: str
-    fd: str
-    events: frozenset = frozenset()
-
-    def label(self) -> str:
-        return f"epoll_ctl({self.op.upper()}, {self.epoll}, {self.fd})"
-
-
-class Poll(NamedTuple):
-    """``poll()``/``select()`` on one fd for ``POLLIN``: returns 1 when it is readable (an epoll fd:
-    ``__ep_eventpoll_poll()``), 0 when ``timeout`` is 0 and it is not, else sleeps (``do_poll()``)."""
-
-    fd: str
-    api: str = "poll"  # select | poll
-    timeout: int = -1  # -1 (block) or 0 (just look)
-
-    def label(self) -> str:
-        return f"{self.api}({self.fd}{', 0' if self.timeout == 0 else ''})"
-
-
-class Deliver(NamedTuple):
-    def label(self) -> str:
-        return "deliver"
 
 
 class CallList:
