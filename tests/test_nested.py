@@ -163,3 +163,15 @@ def test_the_kernel_agrees_that_an_outer_et_link_reports_once():
 
     doc = run_scenario("selftest-epoll23-nested-et-over-lt-poll", repeat=2)
     assert [o["threads"] for o in doc["outcomes"]] == [{"t0": [1, [["e1", ["EPOLLIN"]]], 0, []]}]
+
+
+def test_without_epoll_the_comparison_shows_the_recorded_kernel_outcomes_labelled_so(monkeypatch):
+    from epollkit.view import scenario_compare
+
+    monkeypatch.setenv("EPOLLKIT_NO_EPOLL", "1")
+    for name in scenario_compare.RECORDED:
+        c = scenario_compare.compare(name)
+        assert c.backend == "recorded" and "data/reference/scenarios.json" in c.where
+        assert c.kernel and c.in_model, f"{name}: the recorded kernel outcomes are outside the model"
+    row = scenario_compare.compare("selftest-epoll19-nested-et-over-lt").row()
+    assert row["model (schedules)"] == "t0: e1, 0 (1)" and row["kernel in model"] is True
