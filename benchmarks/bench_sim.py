@@ -79,6 +79,7 @@ def explorer(full_4: bool) -> None:
     print("== explorer: full search vs symmetry reduction (CPU s; states = distinct states of the model)")
     cases = [
         ("sim read lt x3, 2 messages (CLI defaults)", sim.read_setup("lt", 3, 2, 64, 2048), True),
+        ("sim read lt x3, 2 x 100 B messages, 64 B reads", sim.read_setup("lt", 3, 2, 100, 64), True),
         ("sim accept epoll-lt x3, 2 connections", sim.accept_setup("epoll-lt", 3, 2), True),
         ("nested-three-threads-outer-lt", sim.setup("nested-three-threads-outer-lt"), True),
         ("nested-four-threads-inner-and-outer-et", sim.setup("nested-four-threads-inner-and-outer-et"),
@@ -88,7 +89,8 @@ def explorer(full_4: bool) -> None:
     ]
     for label, setup, full in cases:
         fast, t_fast = cpu(lambda s=setup: sim.explore(s))
-        line = f"  {label:44} {fast.states:8} states  reduced {t_fast:6.2f} s"
+        line = (f"  {label:44} {fast.states:8} states  reduced {t_fast:6.2f} s "
+                f"({fast.states / max(t_fast, 1e-9):,.0f} states/s)")
         if full:
             slow, t_slow = cpu(lambda s=setup: sim.explore(s, symmetry=False))
             same = (slow.schedules, slow.states, dict(slow.outcomes)) == \

@@ -103,16 +103,17 @@ def _signatures(st: State, names: set) -> dict:
 def _order(cls: tuple, sigs: dict) -> tuple:
     """The class's names sorted by signature (a deterministic order within one process; ties are
     interchangeable), and the sizes of the tie groups."""
-    hs = sorted(cls, key=lambda n: hash(sigs[n]))
+    h = {n: hash(sigs[n]) for n in cls}
+    hs = sorted(cls, key=h.__getitem__)
     # distinct signatures with equal hashes would make the order depend on the starting order
     for a, b in zip(hs, hs[1:], strict=False):
-        if hash(sigs[a]) == hash(sigs[b]) and sigs[a] != sigs[b]:
+        if h[a] == h[b] and sigs[a] != sigs[b]:
             hs = sorted(cls, key=lambda n: repr(sigs[n]))
             break
     ties = []
     run = 1
     for a, b in zip(hs, hs[1:], strict=False):
-        if sigs[a] == sigs[b]:
+        if h[a] == h[b] and sigs[a] == sigs[b]:
             run += 1
         else:
             ties.append(run)
@@ -179,10 +180,13 @@ def _canonical_mapping(st: State, classes: tuple) -> tuple:
     return mapping, size, groups
 
 
-def canonical(st: State, classes: tuple) -> tuple:
-    """``(key, orbit size)``: the key of the orbit's canonical state, and how many states the orbit has."""
+def canonical(st: State, classes: tuple, key: tuple | None = None) -> tuple:
+    """``(key, orbit size)``: the key of the orbit's canonical state, and how many states the orbit has.
+    ``key``: ``st.key()`` when the caller has it already."""
     mapping, size, _groups = _canonical_mapping(st, classes)
-    return (renamed_key(st, mapping) if mapping else st.key()), size
+    if mapping:
+        return renamed_key(st, mapping), size
+    return (key if key is not None else st.key()), size
 
 
 def _arrangements(cls: tuple, order: tuple, ties: list) -> list:
@@ -263,7 +267,7 @@ def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_o
     ``(schedules, states, outcomes, witnesses, shown)`` as :func:`epollkit.sim.explore.explore` needs."""
     root = setup.initial
     k0, size0 = canonical(root, classes)
-    index = {k0: 0}
+    index = {k0: 0}  # canonical key -> orbit id
     parent = [(-1, None)]
     depth = [0]
     sizes = [size0]
