@@ -234,7 +234,8 @@ def test_epoll_lt_shared_shows_herd_wasted_wakeup_and_eagain_through_the_cascade
 
 
 def test_epoll_et_shared_with_one_connection_wakes_one_thread_whose_drain_ends_in_eagain():
-    # DESIGN.md: eagain = an accept() returned EAGAIN after the wait returned -- the drain's last call
+    # docs/architecture.md: eagain = an accept() returned EAGAIN after the wait returned -- the
+    # drain's last call
     assert props("epoll-et", 2, 1) == {"eagain"}
 
 

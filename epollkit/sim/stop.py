@@ -47,8 +47,8 @@ NAMES = "ABCDEFGH"
 def stop_scenario(kind: str, strategy: str, workers: int, pokes: str = "until-joined") -> dict:
     """The stop protocol of a shared-instance strategy as a scenario document (the neutral format)."""
     s = strategies.get(kind, strategy)
-    if s.topology != "shared":
-        raise ValueError(f"{strategy!r} does not share one epoll instance (topology {s.topology!r}); "
+    if s.topology != strategies.Topology.SHARED:
+        raise ValueError(f"{strategy!r} does not share one epoll instance (topology {s.topology.value!r}); "
                          "the stop protocol is checked for shared instances")
     if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= len(NAMES):
         raise ValueError(f"workers must be an integer in 1..{len(NAMES)}, not {workers!r}")

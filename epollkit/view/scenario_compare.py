@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .. import data, system
+from .. import data
+from .live import live
 
 RECORDING = "scenarios"  # data/reference/scenarios.json
 
@@ -85,7 +86,7 @@ def compare(scenario, *, repeat: int = 3, kernel: str | None = None) -> Comparis
     sc = scenario if isinstance(scenario, sim.Scenario) else sim.load(scenario)
     model = sim.explore(sim.setup(sc, kernel or "newest")).scenario_outcomes()
     stem = _stem(sc)
-    if system.has_epoll():
+    if live():
         from ..lab import run_scenario
 
         doc = run_scenario(sc, repeat=repeat)

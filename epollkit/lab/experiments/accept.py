@@ -119,7 +119,7 @@ def accept(
         raise ValueError("client must be a dict {'module': str, 'args': callable(port) -> list} or None")
     require_linux(epoll=strat.wait == "epoll_wait",
                   flag="EPOLLEXCLUSIVE" if "EPOLLEXCLUSIVE" in strat.flags else None)
-    per_worker_fds = 2 if strat.topology == "reuseport" else 1
+    per_worker_fds = 2 if strat.topology == strategies.Topology.REUSEPORT else 1  # + its own listener
     check_fd_budget(workers * per_worker_fds + 8, f"{workers} workers ({strategy})")
 
     run = _AcceptRun(strat, workers, connections, 0.0 if burst else float(rate), deadline,
@@ -161,11 +161,11 @@ class _AcceptRun:
             stack.callback(os.close, self.done_r)
             stack.callback(os.close, self.done_w)
 
-            n_listeners = self.workers if s.topology == "reuseport" else 1
+            n_listeners = s.listeners(self.workers)
             port = 0
             for _ in range(n_listeners):
                 sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-                if s.topology == "reuseport":
+                if n_listeners > 1:  # a reuseport group
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 sock.bind((HOST, port))
                 port = sock.getsockname()[1]
@@ -174,15 +174,14 @@ class _AcceptRun:
                 # would poll() first (sock_call_ex), which is a different wait queue discipline.
                 sock.setblocking(s.wait == "accept")
                 self.listeners.append(sock)
-            if s.name.startswith("reuseport-cbpf-"):
+            if s.steer is not None:
                 from .reuseport import attach_cbpf
 
                 # the group's program picks socks[A % n]; socks[] is in listen() order = worker index
-                attach_cbpf(self.listeners[0], s.name.rsplit("-", 1)[1], n_listeners)
+                attach_cbpf(self.listeners[0], s.steer, n_listeners)
 
             if s.wait == "epoll_wait":
-                n_epolls = 1 if s.topology == "shared" else self.workers
-                for _ in range(n_epolls):
+                for _ in range(s.epolls(self.workers)):
                     ep = stack.enter_context(select.epoll())
                     # The stop eventfd: level-triggered, never read, written until every worker
                     # has joined (harness/stop.py: one write may wake one sleeper of a shared set).
@@ -192,7 +191,7 @@ class _AcceptRun:
                 # exclusive entries at the tail, and __wake_up_common() scans from the head, so
                 # worker 0 (registered first) wins whenever it is idle.
                 for i, ep in enumerate(self.epolls):
-                    lsock = self.listeners[i if s.topology == "reuseport" else 0]
+                    lsock = self.listeners[s.listener_of(i)]
                     ep.register(lsock.fileno(), self.flags)
 
             if self.client_spec is None:
@@ -231,10 +230,10 @@ class _AcceptRun:
             for i, (a, r, e, _ctl) in enumerate(self.stats)
         ]
         params = {"rate": self.rate or None, "burst": self.rate == 0, "deadline": self.deadline}
-        if s.name == "epoll-exclusive-rotate":
+        if s.rotate:
             params["rotate_every"] = self.rotate_every
-        if s.name.startswith("reuseport-cbpf-"):
-            params["cbpf"] = s.name.rsplit("-", 1)[1]
+        if s.steer is not None:
+            params["cbpf"] = s.steer
         if s.wait == "epoll_wait":
             params["epoll_ctl"] = sum(st[3] for st in self.stats)
         return summarize_accept(
@@ -320,7 +319,7 @@ class _AcceptRun:
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
         s, st, stop = self.strat, self.stats[index], group.stop_flag
-        lsock = self.listeners[index if s.topology == "reuseport" else 0]
+        lsock = self.listeners[s.listener_of(index)]
         lfd = lsock.fileno()
         group.mark_ready(index)
 
@@ -355,7 +354,7 @@ class _AcceptRun:
                 st[1] += 1
                 self._accept_one(index, lsock)
 
-        ep = self.epolls[0 if s.topology == "shared" else index]
+        ep = self.epolls[s.epoll_of(index)]
         own_accepts = 0
         while True:
             events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); listener + stop
@@ -374,7 +373,7 @@ class _AcceptRun:
                 # the listener is still readable, queues it and wakes one sleeper.
                 ep.modify(lfd, self.flags)
                 st[3] += 1
-            if s.name == "epoll-exclusive-rotate" and own_accepts and own_accepts % self.rotate_every == 0:
+            if s.rotate and own_accepts and own_accepts % self.rotate_every == 0:
                 # EPOLL_CTL_MOD of an EPOLLEXCLUSIVE item is EINVAL (ep_modify path in
                 # do_epoll_ctl), so rotate by DEL + ADD: the re-added entry goes to the tail of the
                 # listener's wait queue (ep_ptable_queue_proc -> add_wait_queue_exclusive).
@@ -385,7 +384,7 @@ class _AcceptRun:
 
 
 REFERENCE_WORKERS = (1, 2, 4, 8, 16)
-REFERENCE_STRATEGIES = tuple(s for s in SUPPORTED if s != "epoll-et-once")
+REFERENCE_STRATEGIES = tuple(s for s in SUPPORTED if not strategies.ACCEPT[s].strands_work)
 
 
 def reference_runs(connections: int = 200) -> list[AcceptResult]:

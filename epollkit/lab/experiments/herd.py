@@ -4,7 +4,7 @@ in a process of its own timing a non-blocking ``connect()``.
 On loopback the handshake and the listener's wake-up run inside the client's ``connect()`` call (see
 ``_herd_client``): ``tcp_child_process()`` -> ``sock_def_readable()`` -> ``__wake_up_common()`` walks
 the listener's wait queue and calls the wake function of every entry it has to wake. How many it has
-to wake is the whole story (``reference/kernel-semantics.md`` §1):
+to wake is the whole story (docs/kernel-rules.md §1):
 
 - ``select`` / ``poll``: each waiter hung a non-exclusive entry (``__pollwait()``); every one is woken,
   so the connect() time grows linearly with N.

@@ -2,9 +2,10 @@
 sender writes numbered messages into it. Do the bytes reach the application's stream in the order they
 were sent?
 
-Each reader waits in ``epoll_wait()`` (strategy table in DESIGN.md), reads up to ``read_size`` bytes and
-"delivers" the chunk: appends it to the application's stream (a list, behind a lock -- the lock orders
-the appends, it does not close the gap between a ``read()`` and its delivery, which is the whole point).
+Each reader waits in ``epoll_wait()`` (strategy table in docs/architecture.md), reads up to ``read_size``
+bytes and "delivers" the chunk: appends it to the application's stream (a list, behind a lock -- the lock
+orders the appends, it does not close the gap between a ``read()`` and its delivery, which is the whole
+point).
 
 Observe, then interpret: the run records only the chunks each reader read, in its own order, and the
 order of the deliveries. Afterwards ``locate_chunks`` finds where each chunk sits in the sent stream (the
@@ -44,6 +45,7 @@ from contextlib import ExitStack
 
 from ... import strategies
 from ...analysis.messages import locate_chunks, stream
+from ...analysis.stats import percentile
 from ...analysis.summarize import summarize_read
 from ...errors import ExperimentTimeout, LeakError
 from ...records import ReaderStats, ReadResult
@@ -69,7 +71,7 @@ MAX_THINK_US = 100_000
 MAX_STREAM = 256 * MIB  # messages x message_size: the sent and the delivered stream are both kept
 DEFAULT_DEADLINE = 60.0
 
-#: strategies the lab runs: DESIGN.md's four, plus the early re-arm variant. ``et-once`` (one read
+#: strategies the lab runs: the contract's four, plus the early re-arm variant. ``et-once`` (one read
 #: per edge) strands bytes until the next write and would hang at the end; it is model-only.
 SUPPORTED = ("lt", "et", "lt-exclusive", "oneshot", "oneshot-early-rearm")
 
@@ -212,8 +214,7 @@ class _ReadRun:
             self.conn = conn
             cfd = conn.fileno()
 
-            n_epolls = 1 if s.topology == "shared" else self.readers
-            for _ in range(n_epolls):
+            for _ in range(s.epolls(self.readers)):
                 ep = stack.enter_context(select.epoll())
                 # The stop eventfd: level-triggered, never read, written until every reader has
                 # joined (harness/stop.py: on 5.5-5.12 one write wakes one sleeper of a shared set).
@@ -352,10 +353,10 @@ class _ReadRun:
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
         s, st = self.strat, self.stats[index]
-        ep = self.epolls[0 if s.topology == "shared" else index]
+        ep = self.epolls[s.epoll_of(index)]
         conn, cfd, size = self.conn, self.conn.fileno(), self.read_size
         stop = group.stop_flag
-        early = s.name == "oneshot-early-rearm"
+        early = s.rearm and not s.deliver_before_rearm
         group.mark_ready(index)
         while True:
             events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); stream + stop
@@ -447,8 +448,8 @@ def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
     samples.sort()
     return {
         "us_per_call": {
-            "median": round(samples[len(samples) // 2], 4),
-            "p90": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 4),
+            "median": round(percentile(samples, 0.5), 4),
+            "p90": round(percentile(samples, 0.9), 4),
             "min": round(samples[0], 4),
         },
         "calls": len(samples) * batch,

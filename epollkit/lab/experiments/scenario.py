@@ -1,5 +1,5 @@
 """Scenario files on the real kernel: real threads, real ``select.epoll``, an AF_UNIX socketpair per
-``stream`` and a TCP listener on 127.0.0.1 per ``listener`` (DESIGN.md "Scenario files").
+``stream`` and a TCP listener on 127.0.0.1 per ``listener`` (docs/architecture.md, "Scenario files").
 
 How a run goes:
 
@@ -21,8 +21,9 @@ How a run goes:
   thread still asleep then is reported ``"blocked"`` for that call. Nothing can wake a thread that is
   asleep in the kernel once all others are asleep or done and no event is left, so waiting the full
   second would only add time, not change the outcome;
-- teardown (``reference/style.md`` §6): stop flag -> poke the stop eventfd -> ``shutdown()`` the
-  listeners (wakes a blocked ``accept()``) -> join -> close everything in reverse.
+- teardown (docs/architecture.md, "The lab's shared skeleton"): stop flag -> poke the stop eventfd
+  -> ``shutdown()`` the listeners (wakes a blocked ``accept()``) -> join, poking again while a thread
+  is still asleep -> close everything in reverse.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 
+from ... import strategies
 from ...analysis import queueing
 from ...analysis.queueing import model_prediction
 from ...analysis.stats import latency_stats
@@ -56,7 +57,7 @@ from ...system import kernel_release
 from ...validate import check_int, check_number
 from ..harness import ClientProcess, StopSignal, WorkerGroup, check_fd_budget, require_linux
 
-STRATEGIES = ("shared", "sharded")
+STRATEGIES = tuple(strategies.SERVE)
 REQUEST = struct.Struct("<II")  # request id, service time in microseconds
 ANSWER = struct.Struct("<I")  # request id, sent back when the service is done
 WARMUP = 0.1
@@ -163,7 +164,10 @@ class _ServeRun:
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.epolls: list = []
-        self.flags = select.EPOLLIN | (select.EPOLLET | select.EPOLLONESHOT if strategy == "shared" else 0)
+        self.strat = strategies.get("serve", strategy)
+        self.flags = 0
+        for name in self.strat.flags:
+            self.flags |= getattr(select, name)
 
     def execute(self) -> ServeResult:
         with ExitStack() as stack:
@@ -176,13 +180,12 @@ class _ServeRun:
                 b.setblocking(False)
                 self.clients.append(a)
                 self.servers[b.fileno()] = b
-            n_ep = 1 if self.strategy == "shared" else self.workers
-            for _ in range(n_ep):
+            for _ in range(self.strat.epolls(self.workers)):
                 ep = stack.enter_context(select.epoll())
                 self.stop.watch(ep)  # level-triggered, never read; re-poked until all joined
                 self.epolls.append(ep)
             for j, fd in enumerate(self.servers):
-                self.epolls[0 if self.strategy == "shared" else j % self.workers].register(fd, self.flags)
+                self.epolls[self.strat.epoll_of(j % self.workers)].register(fd, self.flags)
 
             gen = stack.enter_context(_GeneratorProcess(
                 [self.workers, self.utilization, len(self.plan), self.service_ms, self.cv,
@@ -227,8 +230,8 @@ class _ServeRun:
             raise
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
-        ep = self.epolls[0 if self.strategy == "shared" else index]
-        stop_fd, stop, shared = self.stop.fileno(), group.stop_flag, self.strategy == "shared"
+        ep = self.epolls[self.strat.epoll_of(index)]
+        stop_fd, stop, shared = self.stop.fileno(), group.stop_flag, self.strat.rearm
         servers, flags, n = self.servers, self.flags, len(self.plan)
         group.mark_ready(index)
         while True:
@@ -285,7 +288,8 @@ class _ServeRun:
         # the same requests, at the times they were really sent, with the service times really slept,
         # through ideal FIFO queues: what is left between this and the measurement is the server's cost
         order = sorted(range(n), key=sent.__getitem__)
-        shares = None if self.strategy == "shared" else [self.plan[i][1] % self.workers for i in order]
+        shares = None if self.strat.epolls(self.workers) == 1 else [
+            self.plan[i][1] % self.workers for i in order]
         ideal = queueing.fifo_replay([sent[i] for i in order], [self.end[i] - self.start[i] for i in order],
                                      self.workers, shares)
         replay = [0.0] * n

@@ -1,10 +1,11 @@
 """Plumbing shared by every live experiment: platform gates, thread states from /proc, a worker-thread
 group that always stops, and a client that runs in a process of its own.
 
-Teardown follows one order everywhere (``reference/style.md`` §6): set the stop flag -> make a wake-up fd
-readable in every epoll set -> ``shutdown()`` the listener(s) (this is what wakes a thread blocked in
-``accept()``, with ``EINVAL``; ``close()`` alone does not: ``inet_shutdown()`` -> ``inet_csk_listen_stop()``)
--> join with a timeout -> close fds in reverse -> raise :class:`LeakError` if anything is still alive.
+Teardown follows one order everywhere (docs/architecture.md, "The lab's shared skeleton"): set the stop flag
+-> make a wake-up fd readable in every epoll set -> ``shutdown()`` the listener(s) (this is what wakes a
+thread blocked in ``accept()``, with ``EINVAL``; ``close()`` alone does not: ``inet_shutdown()`` ->
+``inet_csk_listen_stop()``) -> join with a timeout -> close fds in reverse -> raise :class:`LeakError` if
+anything is still alive.
 """
 
 from __future__ import annotations
