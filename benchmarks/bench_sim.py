@@ -3,6 +3,9 @@
 - each conformance scenario explored exhaustively (target < 1 s each);
 - states explored per second on the largest scenario;
 - explorations of every accept/read strategy with 2-3 threads and <= 3 events (target < 1 s each);
+- the explorer with and without symmetry reduction (``explore(..., symmetry=False)``): states per second
+  and seconds, on three- and four-thread cases (``--full-4``: also the full search of the four-thread
+  ones, about a minute each);
 - the conformance suite on the kernel (3 runs per scenario), when epoll is available.
 
 Times are CPU seconds of this process (``time.process_time``), so a busy machine inflates them less
@@ -60,6 +63,7 @@ def main() -> int:
                 slowest = max(slowest, (dt, label))
                 print(f"  {label:48} {ex.states:7} states {dt:6.3f} s  {', '.join(ex.properties)}")
     print(f"  slowest: {slowest[1]} {slowest[0]:.3f} s")
+    explorer(full_4="--full-4" in sys.argv)
     if has_epoll():
         from epollkit.lab import run_scenario
 
@@ -68,6 +72,32 @@ def main() -> int:
             run_scenario(sim.load(f), repeat=3)
         print(f"== kernel: {len(SCENARIOS)} scenarios x 3 runs: {time.monotonic() - t:.1f} s wall-clock")
     return 0
+
+
+def explorer(full_4: bool) -> None:
+    """States per second, full search vs symmetry-reduced (the same schedules, states and outcomes)."""
+    print("== explorer: full search vs symmetry reduction (CPU s; states = distinct states of the model)")
+    cases = [
+        ("sim read lt x3, 2 messages (CLI defaults)", sim.read_setup("lt", 3, 2, 64, 2048), True),
+        ("sim read lt x3, 2 x 100 B messages, 64 B reads", sim.read_setup("lt", 3, 2, 100, 64), True),
+        ("sim accept epoll-lt x3, 2 connections", sim.accept_setup("epoll-lt", 3, 2), True),
+        ("nested-three-threads-outer-lt", sim.setup("nested-three-threads-outer-lt"), True),
+        ("nested-four-threads-inner-and-outer-et", sim.setup("nested-four-threads-inner-and-outer-et"),
+         True),
+        ("sim read lt x4, 2 messages", sim.read_setup("lt", 4, 2, 64, 2048), full_4),
+        ("sim accept epoll-lt x4, 2 connections", sim.accept_setup("epoll-lt", 4, 2), full_4),
+    ]
+    for label, setup, full in cases:
+        fast, t_fast = cpu(lambda s=setup: sim.explore(s))
+        line = (f"  {label:44} {fast.states:8} states  reduced {t_fast:6.2f} s "
+                f"({fast.states / max(t_fast, 1e-9):,.0f} states/s)")
+        if full:
+            slow, t_slow = cpu(lambda s=setup: sim.explore(s, symmetry=False))
+            same = (slow.schedules, slow.states, dict(slow.outcomes)) == \
+                (fast.schedules, fast.states, dict(fast.outcomes))
+            line += (f"  full {t_slow:6.2f} s ({slow.states / max(t_slow, 1e-9):,.0f} states/s)"
+                     f"  x{t_slow / max(t_fast, 1e-9):.1f}{'' if same else '  DIFFERENT RESULTS'}")
+        print(line)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def test_the_design_example_loads():
     ({"objects__e0": "kqueue"}, "objects.e0: unknown object kind 'kqueue'; valid: epoll, stream, listener"),
     ({"watch__0__events": ["EPOLLIN", "EPOLLWAT"]},
      "watch[0].events: unknown flag 'EPOLLWAT'; valid: EPOLLIN, EPOLLOUT, EPOLLET, EPOLLONESHOT"),
-    ({"watch__0__fd": "s9"}, "watch[0].fd: unknown object 's9'; valid: s0, l0"),
+    ({"watch__0__fd": "s9"}, "watch[0].fd: unknown object 's9'; valid: e0, s0, l0"),  # nested epoll: e0 too
     ({"watch__0__events": ["EPOLLIN", "EPOLLEXCLUSIVE", "EPOLLONESHOT"]}, "EINVAL"),
     ({"threads__A__0__call": "recv"}, "threads.A[0].call: unknown call 'recv'; valid: epoll_wait, accept"),
     ({"threads__A__0__epoll": "s0"}, "threads.A[0].epoll: 's0' is a stream, not a epoll; valid: e0"),

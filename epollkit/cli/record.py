@@ -22,6 +22,7 @@ RECORDERS = {
     "reuseport": "epollkit.lab.experiments.reuseport:reference_runs",
     "read": "epollkit.lab.experiments.read:reference_runs",
     "serve": "epollkit.lab.experiments.serve:reference_runs",
+    "scenarios": "epollkit.view.scenario_compare:reference_runs",
     "multiplex": "epollkit.lab.experiments.multiplex:reference_runs",
     "herd_latency": "epollkit.lab.experiments.herd:reference_runs",
     "uring_accept": "epollkit.lab.experiments.uring_accept:reference_runs",

@@ -55,11 +55,15 @@ class Ctl(NamedTuple):
 
 
 class Poll(NamedTuple):
+    """``poll()``/``select()`` on one fd for ``POLLIN``: returns 1 when it is readable (an epoll fd:
+    ``__ep_eventpoll_poll()``), 0 when ``timeout`` is 0 and it is not, else sleeps (``do_poll()``)."""
+
     fd: str
     api: str = "poll"  # select | poll
+    timeout: int = -1  # -1 (block) or 0 (just look)
 
     def label(self) -> str:
-        return f"{self.api}({self.fd})"
+        return f"{self.api}({self.fd}{', 0' if self.timeout == 0 else ''})"
 
 
 class Deliver(NamedTuple):

@@ -28,14 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data import SCENARIO_DIR
-from . import fdcalls
-from .calls import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Accept, Ctl, EpollWait, Read
+from . import fdcalls, nesting
+from .calls import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Accept, Ctl, EpollWait, Poll, Read
 
 KINDS = ("epoll", "stream", "listener")
-CALLS = ("epoll_wait", "accept", "read", "epoll_ctl") + fdcalls.CALLS
+CALLS = ("epoll_wait", "accept", "read", "epoll_ctl", "poll") + fdcalls.CALLS
 OPS = ("add", "mod", "del")
 TOP = ("name", "objects", "watch", "threads", "kernel", "order", "expect", "description", "post", "instead",
-       "start") + fdcalls.TOP
+       "start", "selftest") + fdcalls.TOP
+WATCHABLE = ("stream", "listener", "epoll")  # an epoll fd can be watched (nested epoll) and polled
 STARTS = ("together", "in-order")
 MAX_WRITE = 32768  # bytes one write may carry and stay ONE skb, ONE sk_data_ready() (see above)
 CALL_FIELDS = {
@@ -43,12 +44,17 @@ CALL_FIELDS = {
     "accept": ("call", "fd", "blocking"),
     "read": ("call", "fd", "bytes"),
     "epoll_ctl": ("call", "op", "epoll", "fd", "events"),
+    "poll": ("call", "fd", "timeout"),
     **fdcalls.CALL_FIELDS,
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 # how threads and kernel events interleave: each kernel event waits until every thread is blocked or
 # done (the kernel selftests' way), kernel events first, or anything goes
 ORDERS = ("threads-block-first", "kernel-first", "free")
+# "burst" (an addition): the first kernel event waits until every thread is asleep or done, the rest
+# follow back to back; a woken thread may finish its wait but calls again only after the last event
+# (the kernel selftests' emitter: sleep, write, write). sim.machine implements it.
+SCENARIO_ORDERS = ORDERS + ("burst",)
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
 
     watch = []
     seen = set()
+    graph: dict = {}  # epoll -> the epoll fds it watches (nested epoll), for ep_loop_check()
     for i, wt in enumerate(data.get("watch", []) or []):
         w = f"{where}: watch[{i}]"
         if not isinstance(wt, dict):
@@ -173,8 +180,16 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             if k not in ("epoll", "fd", "events"):
                 raise _choose(w, k, ("epoll", "fd", "events"), "field")
         ep = obj_of(f"{w}.epoll", wt.get("epoll"), ("epoll",))
-        fd = obj_of(f"{w}.fd", wt.get("fd"), ("stream", "listener"))
+        fd = obj_of(f"{w}.fd", wt.get("fd"), WATCHABLE)
         ev = events_of(f"{w}.events", wt.get("events"))
+        if objects[fd] == "epoll":
+            err = nesting.ctl_refusal("add", ep, fd, ev, True)
+            if err or nesting.loop_refusal(graph, ep, fd):
+                why = ("an epoll fd added to itself" if fd == ep else "EPOLLEXCLUSIVE on an epoll fd" if err
+                       else f"a loop or a chain deeper than {nesting.EP_MAX_NESTS} epoll-in-epoll links")
+                raise _bad(w, f"{ep} watching {fd}: {why}; the kernel would refuse it with "
+                              f"{err or 'ELOOP'} (do a refused epoll_ctl in a thread instead)")
+            graph.setdefault(ep, []).append(fd)
         if (ep, fd) in seen:
             raise _bad(w, f"{fd} is already watched by {ep}: the kernel would refuse it with EEXIST")
         if EPOLLEXCLUSIVE in ev and EPOLLONESHOT in ev:
@@ -219,6 +234,9 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             elif kind == "read":
                 out.append(Read(obj_of(f"{w}.fd", c.get("fd"), ("stream",), names),
                                 _int(f"{w}.bytes", c.get("bytes"), 1, 1 << 20)))
+            elif kind == "poll":
+                out.append(Poll(obj_of(f"{w}.fd", c.get("fd"), WATCHABLE, names), "poll",
+                                _timeout(f"{w}.timeout", c.get("timeout", -1))))
             elif kind in fdcalls.CALLS:
                 out.append(fdcalls.parse(
                     w, kind, c, lambda w2, v: obj_of(w2, v, ("stream", "listener"), names), fdinfo))
@@ -228,7 +246,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
                 if err:
                     raise err
                 out.append(Ctl(op, obj_of(f"{w}.epoll", c.get("epoll"), ("epoll",)),
-                               obj_of(f"{w}.fd", c.get("fd"), ("stream", "listener"), names),
+                               obj_of(f"{w}.fd", c.get("fd"), WATCHABLE, names),
                                events_of(f"{w}.events", c.get("events"), required=op != "del")))
         threads[tname] = tuple(out)
     for fd, modes in accept_modes.items():
@@ -257,7 +275,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             keys = ", ".join(map(str, ev)) or "nothing"
             raise _bad(w, f"unknown kernel event with {keys}; valid: write, connect")
     order = data.get("order", "threads-block-first")
-    err = _choose(f"{where}: order", order, ORDERS, "order")
+    err = _choose(f"{where}: order", order, SCENARIO_ORDERS, "order")
     if err:
         raise err
     start = data.get("start", "together")
@@ -267,6 +285,8 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
     expect = data.get("expect")
     if expect is not None:
         expect = _expect(f"{where}: expect", expect, tuple(threads))
+    if "selftest" in data:
+        _selftest(f"{where}: selftest", data["selftest"], tuple(threads))
     fdcalls.check(where, fdinfo, threads)
     return Scenario(
         name=name, objects=dict(objects), watch=tuple(watch), threads=threads, kernel=tuple(kernel),
@@ -287,6 +307,54 @@ def _timeout(where: str, value) -> int:
     if value not in (-1, 0) or isinstance(value, bool):
         raise _bad(where, f"{value!r} is not a valid timeout; valid: -1, 0")
     return value
+
+
+SELFTEST_FIELDS = ("test", "source", "assert", "count", "op", "allowed")
+
+
+def _selftest(where: str, value, names: tuple) -> None:
+    """``selftest``: the kernel selftest a file translates. ``test`` (e.g. "epoll17"), ``source`` (URL),
+    ``assert`` (the kernel's assertion, as text) and, for the threaded tests whose assertion is on a
+    shared counter, ``count`` (thread -> the value its last call adds when that call returned events),
+    ``op`` ("add" or "or": ``__sync_fetch_and_add`` / ``__sync_fetch_and_or``) and ``allowed`` (the
+    counter values the assertion accepts)."""
+    if not isinstance(value, dict):
+        raise _bad(where, "must be an object with test, source, assert")
+    for k in value:
+        if k not in SELFTEST_FIELDS:
+            raise _choose(where, k, SELFTEST_FIELDS, "field")
+    for k in ("test", "source", "assert"):
+        if not isinstance(value.get(k), str) or not value.get(k):
+            raise _bad(f"{where}.{k}", f"{value.get(k)!r} is not a non-empty string")
+    if "count" in value:
+        count = value["count"]
+        if not isinstance(count, dict) or not set(count) <= set(names) or not count:
+            raise _bad(f"{where}.count", f"must map thread names ({', '.join(names)}) to integers")
+        for n, v in count.items():
+            _int(f"{where}.count.{n}", v, 0, 1 << 16)
+        err = _choose(f"{where}.op", value.get("op"), ("add", "or"), "op")
+        if err:
+            raise err
+        allowed = value.get("allowed")
+        if not isinstance(allowed, list) or not allowed:
+            raise _bad(f"{where}.allowed", f"{allowed!r} is not a non-empty list of integers")
+        for v in allowed:
+            _int(f"{where}.allowed", v, 0, 1 << 16)
+
+
+def selftest_count(selftest: dict, threads: dict) -> int | None:
+    """The selftest's shared counter for one outcome (``{thread: [result, ...]}``): each thread in
+    ``count`` adds (or ORs) its value when its LAST call returned at least one event -- the selftests'
+    ``if (epoll_wait(...) > 0) __sync_fetch_and_add(&ctx->count, 1)``. None without ``count``."""
+    if "count" not in selftest:
+        return None
+    total = 0
+    for n, v in selftest["count"].items():
+        res = threads[n]
+        got = bool(res) and isinstance(res[-1], list) and len(res[-1]) > 0
+        if got:
+            total = total + v if selftest["op"] == "add" else total | v
+    return total
 
 
 def _expect(where: str, value, names: tuple) -> list:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from ..errors import EpollkitError
 from .machine import Machine, Setup
 from .properties import NAMES
+from .symmetry import classes_of as symmetry_classes
+from .symmetry import explore_reduced
 from .trace import Trace, replay, to_json
 
 DEFAULT_BUDGET = 1_000_000
@@ -54,11 +56,27 @@ class Exploration:
         return {p: t.to_list() for p, t in self.witnesses.items()}
 
 
-def explore(setup: Setup, budget: int = DEFAULT_BUDGET) -> Exploration:
-    """Visit every reachable state of ``setup``; raise StateBudgetExceeded past ``budget`` states."""
+def explore(setup: Setup, budget: int = DEFAULT_BUDGET, *, symmetry: bool = True) -> Exploration:
+    """Visit every reachable state of ``setup``; raise StateBudgetExceeded past ``budget`` states.
+
+    ``symmetry``: visit one state per set of states equal up to renaming threads that run the same
+    program (:mod:`epollkit.sim.symmetry`); the schedules, states, outcome counts and witnesses are
+    exactly those of the full search (``symmetry=False``), which is kept for checking that. With it,
+    ``budget`` counts the states actually visited."""
     if not isinstance(budget, int) or budget < 1:
         raise ValueError(f"budget must be a positive integer, not {budget!r}")
     m = Machine(setup)
+    classes = symmetry_classes(setup) if symmetry else ()
+    if classes:
+        def too_many():
+            return StateBudgetExceeded(
+                f"exploring {setup.name!r} passed the budget of {budget} states; "
+                "use fewer threads or events, or raise the budget")
+
+        schedules, states, outcomes, witnesses, shown = explore_reduced(
+            setup, budget, classes, m, NAMES, replay, _path, too_many)
+        return Exploration(setup=setup, schedules=schedules, states=states, outcomes=outcomes,
+                           witnesses=witnesses, properties=tuple(p for p in NAMES if p in shown))
     root = setup.initial
     index = {root.key(): 0}
     parent = [(-1, None)]

@@ -9,7 +9,12 @@ event whose target the kernel picks (the ``reuseport-cbpf-*`` variants) offers o
 - ``kernel-first``: every kernel event before any thread moves;
 - ``free``: any interleaving;
 - ``block-once`` (strategies): the first kernel event waits until every thread has gone to sleep,
-  after that any interleaving -- the lab's workers block, then the client connects.
+  after that any interleaving -- the lab's workers block, then the client connects;
+- ``burst`` (scenarios): the first kernel event waits until every thread is asleep or done, then the
+  rest follow back to back: meanwhile a woken thread may finish the wait it was woken in (the kernel
+  half of the call: its re-poll or harvest), but makes no new call until the last event -- the kernel
+  selftests' emitter, which sleeps 100 ms and then writes twice from C, faster than a woken thread
+  returns to user space and calls again (the real backend holds the GIL across the writes).
 
 A scenario's ``start`` adds one constraint: ``in-order`` lets a thread make its first move only once
 every thread before it (file order) has been asleep at least once or is done -- the threads fall
@@ -89,6 +94,11 @@ class Machine:
             return movable
         if self.order == "kernel-first":
             return self._kernel_moves(st)
+        if self.order == "burst":
+            if st.kpc == 0:
+                return movable or self._kernel_moves(st)
+            woken = [mv for mv in movable if st.threads[self.actor_of[mv]].state is ThreadState.WOKEN]
+            return woken + self._kernel_moves(st)
         if self.order == "threads-block-first" and movable:
             return movable
         if self.order == "block-once" and not st.started:
@@ -107,9 +117,15 @@ class Machine:
                        if not (t.state.asleep or t.state is ThreadState.DONE)]
             if self.order == "block-once":
                 return "the kernel waits until every thread has gone to sleep once"
+            if self.order == "burst":
+                return "order burst: the first kernel event waits until every thread is asleep or done"
             return (f"order {self.order}: the kernel waits until every thread is asleep or done "
                     f"(Thread {', '.join(waiting)} is not)")
         name = self.actor_of.get(move)
+        if (self.order == "burst" and name is not None and 0 < st.kpc < len(self.events)
+                and st.threads[name].state is ThreadState.RUNNING):
+            return ("order burst: the kernel's events come back to back; a thread makes its next call "
+                    "after the last one")
         if name is None:
             valid = ", ".join([KERNEL, *self.actor_of])
             return f"unknown actor {move!r}; valid: {valid}"

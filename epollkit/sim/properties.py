@@ -29,6 +29,7 @@ Judged on the final state:
 
 from __future__ import annotations
 
+from . import nested
 from .state import EPOLLIN, State, ThreadState
 
 CONTRACT = ("herd", "wasted-wakeup", "eagain", "starvation", "split", "reorder", "stuck")
@@ -51,6 +52,12 @@ def _waits_on(st: State, t) -> set:
     return srcs
 
 
+def _holds(st: State, src: str) -> bool:
+    """A source holds a connection or bytes; an epoll fd (nested epoll) when one of its armed EPOLLIN
+    items does, at any depth (``nested.holds_data``)."""
+    return nested.holds_data(st, src) if src in st.epolls else bool(st.queued(src))
+
+
 def split_count(machine, st: State) -> int:
     """Messages whose bytes were read by more than one thread (kept incrementally by the reads)."""
     return st.split + sum(1 for _m, who in st.heads.values() if len(who) > 1)
@@ -70,7 +77,7 @@ def terminal(machine, st: State) -> frozenset:
     out = set()
     if all(t.state.asleep for t in st.threads.values()):
         for t in st.threads.values():
-            if any(st.queued(src) for src in _waits_on(st, t)):
+            if any(_holds(st, src) for src in _waits_on(st, t)):
                 out.add("stuck")
                 break
     works = [_work(st, t) for t in st.threads.values()]

@@ -8,6 +8,7 @@ when ``log`` is a list, appends one short phrase saying what the kernel did; exp
 
 from __future__ import annotations
 
+from . import nested
 from .state import (
     EPOLLET,
     EPOLLEXCLUSIVE,
@@ -26,10 +27,14 @@ from .state import (
 # --------------------------------------------------------------------------------------- readiness
 
 
-def poll_mask(st: State, fd: str) -> frozenset:
+def poll_mask(st: State, fd: str, w: World | None = None, log: list | None = None) -> frozenset:
     """What the file's ``->poll()`` reports now: ``inet_csk_listen_poll()`` for a listener (EPOLLIN
     when the accept queue is not empty, never EPOLLOUT), ``unix_poll()`` for our end of an AF_UNIX
-    stream pair (EPOLLIN with bytes queued; EPOLLOUT always: we never fill the peer)."""
+    stream pair (EPOLLIN with bytes queued; EPOLLOUT always: we never fill the peer), and
+    ``__ep_eventpoll_poll()`` for an epoll fd (:func:`eventpoll_poll` below, which may
+    drop stale items and wake a sleeper: ``w`` and ``log`` are for it)."""
+    if fd in st.epolls:
+        return eventpoll_poll(w, st, fd, log)
     if fd in st.listeners:
         return _IN if st.queued(fd) else _NONE
     return _IN_OUT if st.queued(fd) else _OUT
@@ -41,11 +46,12 @@ _OUT = frozenset({EPOLLOUT})
 _IN_OUT = frozenset({EPOLLIN, EPOLLOUT})
 
 
-def item_poll(st: State, it: Item) -> tuple:
-    """``ep_item_poll()``: the reported bits, in a fixed order; a disarmed item reports nothing."""
+def item_poll(st: State, it: Item, w: World | None = None, log: list | None = None) -> tuple:
+    """``ep_item_poll()``: the reported bits, in a fixed order; a disarmed item reports nothing. An
+    epoll target is polled with ``__ep_eventpoll_poll()`` (``w``, ``log``: see :func:`poll_mask`)."""
     if not it.armed:
         return ()
-    mask = poll_mask(st, it.fd)
+    mask = poll_mask(st, it.fd, w, log)
     return tuple(b for b in EVENT_BITS if b in mask and b in it.events)
 
 
@@ -135,6 +141,10 @@ def ep_poll_callback(st: State, ep: str, fd: str, log: list | None, cause: int |
     elif log is not None:
         log.append(f"{fd} is already on {ep}'s ready list")
     woke = wake_ep_sleeper(st, ep, log, f"head of {ep}'s ep->wq", cause)
+    if st.queues.get(ep):
+        # ep_poll_callback(): "if (waitqueue_active(&ep->poll_wait)) pwake++" -> ep_poll_safewake():
+        # outer instances watching this epoll fd, poll() callers on it (nested epoll)
+        ep_poll_safewake(st, ep, log, cause)
     if it.exclusive:
         return woke
     return True
@@ -167,6 +177,51 @@ def add_waiter(st: State, src: str, entry: Entry) -> None:
     order, blocked acceptors FIFO (``inet_csk_wait_for_connect()``)."""
     q = st.queues.get(src, ())
     st.queues[src] = q + (entry,) if entry.exclusive else (entry,) + q
+
+
+# ------------------------------------------------------------------------------ nested epoll
+# An epoll fd watched by another instance or poll()ed by a thread (epollkit.sim.nested explains it):
+# its readiness polls its items (mutual recursion with item_poll), its poll_wait is State.queues[ep].
+
+
+def eventpoll_poll(w: World | None, st: State, ep: str, log: list | None) -> frozenset:
+    """``__ep_eventpoll_poll()``: ``{EPOLLIN}`` if ``ep``'s ready list holds an item that still polls
+    ready (``ep_item_poll(epi, &pt, depth + 1)``), else empty. Scans head first and stops at the first
+    ready item; drops the not-ready items it passed (``list_del_init(&epi->rdllink)``); then
+    ``ep_done_scan()`` wakes one ``ep->wq`` sleeper if the ready list is not empty. ``w`` None: the
+    newest rules (the wake-up at the end of the scan is there)."""
+    e = st.epolls[ep]
+    if not e.rdllist:
+        return _NONE
+    items = {it.fd: it for it in e.items}
+    passed = 0
+    ready = False
+    for fd in e.rdllist:
+        if item_poll(st, items[fd], w, log):
+            ready = True
+            break
+        passed += 1
+    e = st.epolls[ep]  # an inner poll changes only inner instances; read again all the same
+    if passed:
+        dropped = e.rdllist[:passed]
+        e = e._replace(rdllist=e.rdllist[passed:], rdcause=e.rdcause[passed:])
+        st.epolls[ep] = e
+        if log is not None:
+            log.append(f"poll of {ep}: {', '.join(dropped)} no longer ready (ep_item_poll), dropped")
+    if e.rdllist and e.wq and (w is None or w.cascade):
+        wake_ep_sleeper(st, ep, log, f"ep_done_scan after a poll of {ep}: its ready list is not empty",
+                              _cascade_cause(e))
+    return _IN if ready else _NONE
+
+
+def ep_poll_safewake(st: State, ep: str, log: list | None, cause: int | None) -> None:
+    """``ep_poll_safewake()`` -> ``wake_up_poll(&ep->poll_wait, EPOLLIN)``: wake whoever polls the
+    instance -- outer instances (their ``ep_poll_callback()`` for the item on ``ep``) and threads in
+    ``poll()`` on it. Nothing on ``poll_wait`` is exclusive (``EPOLLEXCLUSIVE`` on an epoll target is
+    refused), so every entry runs."""
+    if log is not None:
+        log.append(f"{ep} wakes its poll_wait (ep_poll_safewake)")
+    wake_up_source(st, ep, log, cause)
 
 
 # ---------------------------------------------------------------------------------- kernel events
@@ -221,7 +276,7 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
     while todo and len(out) < maxevents:
         fd, cause = todo.pop(0)
         it = items[fd]
-        bits = item_poll(st, it)
+        bits = item_poll(st, it, w, log)
         if not bits:
             dropped.append(fd)
             continue
@@ -264,12 +319,17 @@ _ALLOWED_WITH_EXCLUSIVE = frozenset({EPOLLIN, EPOLLOUT, EPOLLET, EPOLLEXCLUSIVE}
 
 def ctl_error(st: State, w: World, op: str, ep: str, fd: str, events: frozenset) -> str | None:
     """The errno ``epoll_ctl()`` answers before changing anything (``do_epoll_ctl()``), or None."""
+    err = nested.ctl_refusal(op, ep, fd, events, fd in st.epolls)  # self-add, EXCLUSIVE on an epoll
+    if err:
+        return err
     it = st.epolls[ep].item(fd)
     # do_epoll_ctl(): the event mask is only read when ep_op_has_event(op), i.e. not for
     # EPOLL_CTL_DEL -- DEL ignores whatever flags come with it, EPOLLEXCLUSIVE included.
     if op != "del" and EPOLLEXCLUSIVE in events and (op == "mod" or not events <= _ALLOWED_WITH_EXCLUSIVE):
         return "EINVAL"  # ep_op_has_event + EPOLLEXCLUSIVE: only IN/OUT/ERR/HUP/WAKEUP/ET, never MOD
     if op == "add":
+        if fd in st.epolls and nested.loop_refusal(nested.children(st), ep, fd):
+            return "ELOOP"  # do_epoll_ctl() -> ep_loop_check(): a loop, or deeper than EP_MAX_NESTS
         return "EEXIST" if it is not None else None
     if it is None:
         return "ENOENT"
@@ -303,7 +363,7 @@ def epoll_ctl(w: World, st: State, op: str, ep: str, fd: str, events: frozenset,
     else:
         # ep_modify(): the new mask re-arms a ONESHOT item.
         st.epolls[ep] = e._replace(items=tuple(item if i.fd == fd else i for i in e.items))
-    if item_poll(st, item):
+    if item_poll(st, item, w, log):
         # ep_insert()/ep_modify(): already ready and not yet queued -> queue it, wake one sleeper.
         e = st.epolls[ep]
         if fd not in e.rdllist:
@@ -312,6 +372,8 @@ def epoll_ctl(w: World, st: State, op: str, ep: str, fd: str, events: frozenset,
             if log is not None:
                 log.append(f"{fd} is ready: queued on {ep}'s ready list")
             wake_ep_sleeper(st, ep, log, f"ep_{'insert' if op == 'add' else 'modify'}: {fd} is ready", None)
+            if st.queues.get(ep):
+                ep_poll_safewake(st, ep, log, None)  # ep_insert()/ep_modify(): pwake
     return "ok"
 
 

@@ -118,8 +118,11 @@ def _execute(w: World, st: State, t: Thread, call, resumed: bool, log: list | No
             return t._replace(waited=False), ()
         return t, SLEEP
     if isinstance(call, Poll):
-        if EPOLLIN in rules.poll_mask(st, call.fd):
-            return t._replace(returns=t.returns + 1, fresh=True, waited=True), "ready"
+        # do_poll() -> vfs_poll(): for an epoll fd, __ep_eventpoll_poll() (epollkit.sim.nested)
+        if EPOLLIN in rules.poll_mask(st, call.fd, w, log):
+            return t._replace(returns=t.returns + 1, fresh=True, waited=True), 1
+        if call.timeout == 0:
+            return t._replace(waited=False), 0
         return t, SLEEP
     if isinstance(call, Accept):
         conn = rules.take_connection(st, call.fd)
@@ -192,7 +195,7 @@ def describe_result(call, result) -> str:
     if isinstance(call, EpollWait):
         return f"returns {fmt_events(result)}" if result else "returns 0 events"
     if isinstance(call, Poll):
-        return "returns: readable"
+        return "returns: readable" if result else "returns 0: nothing ready"
     if isinstance(call, Accept):
         return "succeeds" if result == "ok" else "fails with EAGAIN"
     if isinstance(call, Read):

@@ -41,7 +41,7 @@ from collections import Counter
 from contextlib import ExitStack
 
 from ...errors import ExperimentTimeout
-from ...scenarios.calls import Accept, Ctl, EpollWait, Read
+from ...scenarios.calls import Accept, Ctl, EpollWait, Poll, Read
 from ...scenarios.format import Scenario, load
 from ...scenarios.generation import Generation, generation
 from ...system import this_release
@@ -101,6 +101,7 @@ class _Run:
                 self.stack.callback(ep.close)
                 self.stop.watch(ep)
                 self.fds[name] = ep
+                self.names[ep.fileno()] = name  # an epoll fd can be watched (nested) and reported
             elif kind == "stream":
                 ours, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
                 self.stack.callback(peer.close)
@@ -152,6 +153,20 @@ class _Run:
             if not evs and c.timeout != 0:
                 return _BLOCKED_MAYBE  # the hard deadline passed
             return [[self.names[fd], _flags(m)] for fd, m in evs]
+        if isinstance(c, Poll):
+            # ONE poll() call on the fd and the stop eventfd (do_poll(): poll_wait() on both; the stop
+            # fd stays silent until teardown). An epoll fd's poll is __ep_eventpoll_poll().
+            p = select.poll()
+            target = self.fds[c.fd].fileno()
+            p.register(target, select.POLLIN)
+            p.register(self.stopfd, select.POLLIN)
+            ms = 0 if c.timeout == 0 else max(0, int((self.hard_deadline - time.monotonic()) * 1000))
+            got = dict(p.poll(ms))
+            if got.get(self.stopfd) or self.stop.is_set():
+                return _BLOCKED_MAYBE
+            if got.get(target, 0) & select.POLLIN:
+                return 1
+            return 0 if c.timeout == 0 else _BLOCKED_MAYBE  # timeout 0: nothing; else the deadline
         if isinstance(c, Accept):
             lst = self.fds[c.fd]
             try:
@@ -194,7 +209,7 @@ class _Run:
         tid = group.tids[i]
         if ph is None or not tid:
             return False
-        wait = {"EpollWait": "epoll_wait", "Accept": "accept"}.get(ph[1])
+        wait = {"EpollWait": "epoll_wait", "Accept": "accept", "Poll": "poll"}.get(ph[1])
         if wait is None:
             return False  # non-blocking calls never sleep in the kernel
         return sleeps_in(tid, wait)
@@ -230,6 +245,21 @@ class _Run:
         else:
             self.peers[ev[1]].sendall(b"x" * ev[2])  # unix_stream_sendmsg(): one wake-up
 
+    def fire_burst(self, events) -> None:
+        """``"order": "burst"``: every write back to back, as the kernel selftests' C emitter does
+        (``write(sfd[1]); write(sfd[3])``). Through ``ctypes.PyDLL``, which keeps the GIL across the
+        calls, so no woken Python thread runs in between; a woken thread's kernel half (its harvest in
+        ``ep_send_events()``) can, exactly as in the selftest -- that race is the kernel's own."""
+        import ctypes
+
+        libc = ctypes.PyDLL(None, use_errno=True)
+        plan = [(self.peers[ev[1]].fileno(), ctypes.create_string_buffer(b"x" * ev[2], ev[2]), ev[2])
+                for ev in events]
+        for fd, buf, n in plan:
+            if libc.write(fd, buf, n) != n:  # one skb, one sk_data_ready() (the loader caps n)
+                err = ctypes.get_errno()
+                raise OSError(err, f"write of {n} bytes in a burst: {os.strerror(err)}")
+
     def teardown(self, group: WorkerGroup) -> None:
         self.stop.set()
         for g in self.gates:  # a thread still at its gate sees the stop flag and leaves
@@ -264,11 +294,15 @@ class _Run:
                             "was started (start: in-order)")
             if sc.order != "kernel-first":
                 for k, ev in enumerate(sc.kernel):
+                    # "free" and "burst": quiet before the first event only, then back to back
                     if (sc.order == "threads-block-first" or k == 0) and \
                             not self.wait_quiet(group, BLOCK_TIMEOUT_S):
                         raise ExperimentTimeout(
                             f"{sc.name}: the threads did not all block within {BLOCK_TIMEOUT_S} s "
                             f"before kernel event {k + 1}")
+                    if sc.order == "burst" and all(e[0] == "write" for e in sc.kernel):
+                        self.fire_burst(sc.kernel)
+                        break
                     self.fire(ev)
             self.wait_quiet(group, TAIL_S)
         finally:

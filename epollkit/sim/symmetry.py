@@ -1,0 +1,347 @@
+"""Symmetry reduction for the explorer: threads that run the same program are interchangeable.
+
+Renaming interchangeable threads (a permutation ``p``) maps a run to a run: the kernel's rules never look
+at a thread's name, only at its place in wait queues, so ``p(s) -> p(t)`` whenever ``s -> t``, and the
+initial state is unchanged by ``p``. The explorer can therefore visit one state per *orbit* (the states
+equal up to such a renaming) and still give exactly what the unreduced search gives:
+
+- **canonical key** (:func:`canonical`): the threads of each class are sorted by a signature -- their own
+  record without the name, and where they sit in every queue (``ep->wq`` positions, source wait queues,
+  accept order, the "herd" epoch, readers of a part-read message) -- and the state is keyed as if they had
+  been renamed in that order. Threads with equal signatures are indistinguishable (swapping them leaves
+  the state as it is), so the key is the same for every state of the orbit, and the orbit's size is
+  ``prod(|class|!) / prod(|tie|!)``;
+- **the search** visits, for each orbit, the first of its states the unreduced breadth-first search would
+  meet (its *leader*): that state is reached from the leader of its parent's orbit by the first move, so
+  exploring leaders in discovery order replays the unreduced discovery order of leaders exactly -- hence
+  the same depths and the same shortest witnesses (a witness is the first final state showing a
+  property, and that is always a leader);
+- **schedules**: every state of an orbit is reached by as many schedules as any other; with ``k`` moves
+  from a leader of orbit ``P`` into orbit ``T``, the schedules into all of ``T`` are ``sum(paths(P) * k)``,
+  and each of the orbit's ``|T|`` states gets ``paths(T) / |T|`` of them; a final orbit's states are listed
+  (every renaming, de-duplicated) to give each its outcome.
+
+The state count reported is the unreduced one (the sum of the orbit sizes). Only one thing is not kept:
+among outcomes with the same count, the order (the unreduced search lists ties by first discovery).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from functools import lru_cache
+from itertools import permutations, product
+from math import factorial
+
+from .state import State
+from .threads import CallList
+
+
+def program_signature(program):
+    """What makes two threads' programs the same (None: treat the thread as unique)."""
+    if isinstance(program, CallList):
+        return ("calls", program.calls)
+    name = type(program).__name__
+    if name == "AcceptLoop":
+        return ("accept", program.s.name, program.ep, program.l, program.rotate)
+    if name == "ReadLoop":
+        return ("read", program.s.name, program.ep, program.fd, program.n)
+    return None
+
+
+def classes_of(setup) -> tuple:
+    """The classes of interchangeable threads (each a tuple of names in file order, size >= 2), or ()
+    when nothing can be reduced: a single thread, ``start: in-order`` (threads start in name order),
+    or an initial state that is not the same under renaming."""
+    if setup.start == "in-order":
+        return ()
+    groups: dict = {}
+    for name, prog in setup.programs.items():
+        sig = program_signature(prog)
+        if sig is None:
+            continue
+        groups.setdefault(sig, []).append(name)
+    out = tuple(tuple(g) for g in groups.values() if len(g) > 1)
+    if not out:
+        return ()
+    root = setup.initial
+    for cls in out:
+        first = root.threads[cls[0]][1:]
+        if any(root.threads[n][1:] != first for n in cls):
+            return ()
+    # threads must not appear anywhere in the initial state besides their own records
+    if any(e.wq for e in root.epolls.values()) or root.accept_order or root.epoch or root.heads or \
+            any(x.kind != "epoll" for q in root.queues.values() for x in q):
+        return ()
+    return out
+
+
+def _signatures(st: State, names: set) -> dict:
+    extra = {n: [] for n in names}
+    for ep, e in st.epolls.items():
+        for i, n in enumerate(e.wq):
+            if n in extra:
+                extra[n].append(("w", ep, i))
+    for src, q in st.queues.items():
+        for i, x in enumerate(q):
+            if x.kind != "epoll" and x.who in extra:
+                extra[x.who].append(("q", src, i, x.kind))
+    for i, n in enumerate(st.accept_order):
+        if n in extra:
+            extra[n].append(("a", i))
+    for c, n in st.epoch:
+        if n in extra:
+            extra[n].append(("c", c))
+    for src, (m, readers) in st.heads.items():
+        for n in readers:
+            if n in extra:
+                extra[n].append(("h", src, m))
+    threads = st.threads
+    return {n: (threads[n][1:], tuple(sorted(extra[n], key=repr)) if len(extra[n]) > 1 else tuple(extra[n]))
+            for n in names}
+
+
+def _order(cls: tuple, sigs: dict) -> tuple:
+    """The class's names sorted by signature (a deterministic order within one process; ties are
+    interchangeable), and the sizes of the tie groups."""
+    h = {n: hash(sigs[n]) for n in cls}
+    hs = sorted(cls, key=h.__getitem__)
+    # distinct signatures with equal hashes would make the order depend on the starting order
+    for a, b in zip(hs, hs[1:], strict=False):
+        if h[a] == h[b] and sigs[a] != sigs[b]:
+            hs = sorted(cls, key=lambda n: repr(sigs[n]))
+            break
+    ties = []
+    run = 1
+    for a, b in zip(hs, hs[1:], strict=False):
+        if h[a] == h[b] and sigs[a] == sigs[b]:
+            run += 1
+        else:
+            ties.append(run)
+            run = 1
+    ties.append(run)
+    return tuple(hs), ties
+
+
+def rename(st: State, mapping: dict) -> State:
+    """The state with threads renamed by ``mapping`` (old name -> new name); the threads dict keeps
+    its order of names (A, B, C ...)."""
+    if not mapping:
+        return st
+    m = mapping.get
+    s = st.copy()
+    inv = {new: old for old, new in mapping.items()}
+    s.threads = {n: (st.threads[inv[n]]._replace(name=n) if n in inv else t) for n, t in st.threads.items()}
+    s.epolls = {ep: (e._replace(wq=tuple(m(x, x) for x in e.wq)) if e.wq else e)
+                for ep, e in st.epolls.items()}
+    s.queues = {src: tuple(x if x.kind == "epoll" else x._replace(who=m(x.who, x.who)) for x in q)
+                for src, q in st.queues.items()}
+    s.accept_order = tuple(m(x, x) for x in st.accept_order)
+    s.epoch = frozenset((c, m(x, x)) for c, x in st.epoch)
+    s.heads = {src: (i, frozenset(m(x, x) for x in readers)) for src, (i, readers) in st.heads.items()}
+    s.delivered = tuple((a, b, m(x, x)) for a, b, x in st.delivered)
+    s.woken = tuple(m(x, x) for x in st.woken)
+    return s
+
+
+def renamed_key(st: State, mapping: dict) -> tuple:
+    """``rename(st, mapping).key()`` without building the state: the same values (named tuples compare
+    and hash as the plain tuples used here)."""
+    m = mapping.get
+    inv = {new: old for old, new in mapping.items()}
+    ths = st.threads
+    threads = tuple(((n,) + ths[inv[n]][1:]) if n in inv else t for n, t in ths.items())
+    epolls = tuple((e[0], e[1], tuple(m(x, x) for x in e[2]), e[3]) if e[2] else e
+                   for e in st.epolls.values())
+    queues = tuple(tuple(x if x[0] == "epoll" else (x[0], m(x[1], x[1]), x[2]) for x in q)
+                   for q in st.queues.values())
+    heads = tuple((src, (i, frozenset(m(x, x) for x in readers))) for src, (i, readers) in st.heads.items())
+    return (
+        tuple(st.listeners.values()), tuple(st.streams.values()), epolls, queues, threads, st.kpc,
+        tuple(m(x, x) for x in st.accept_order), frozenset((c, m(x, x)) for c, x in st.epoch), st.props,
+        st.started, st.split, heads, st.late, st.furthest,
+    )
+
+
+def _canonical_mapping(st: State, classes: tuple) -> tuple:
+    names = {n for cls in classes for n in cls}
+    sigs = _signatures(st, names)
+    mapping = {}
+    size = 1
+    groups = []
+    for cls in classes:
+        order, ties = _order(cls, sigs)
+        size *= factorial(len(cls))
+        for t in ties:
+            size //= factorial(t)
+        for old, new in zip(order, cls, strict=True):
+            if old != new:
+                mapping[old] = new
+        groups.append((cls, order, ties))
+    return mapping, size, groups
+
+
+def canonical(st: State, classes: tuple, key: tuple | None = None) -> tuple:
+    """``(key, orbit size)``: the key of the orbit's canonical state, and how many states the orbit has.
+    ``key``: ``st.key()`` when the caller has it already."""
+    mapping, size, _groups = _canonical_mapping(st, classes)
+    if mapping:
+        return renamed_key(st, mapping), size
+    return (key if key is not None else st.key()), size
+
+
+def _arrangements(cls: tuple, order: tuple, ties: list) -> list:
+    """Every distinct renaming of one class: mappings old -> new, one per distinct placement of the
+    tie groups (threads with equal signatures are interchangeable, so placing them differently among
+    themselves gives the same state)."""
+    tie_of = []
+    for k, t in enumerate(ties):
+        tie_of.extend([k] * t)
+    out = []
+    for perm in _placements(tuple(tie_of)):
+        pools = {}
+        for name, k in zip(order, tie_of, strict=True):
+            pools.setdefault(k, []).append(name)
+        mapping = {}
+        for slot, k in zip(cls, perm, strict=True):
+            old = pools[k].pop(0)
+            if old != slot:
+                mapping[old] = slot
+        out.append(mapping)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _placements(tie_of: tuple) -> tuple:
+    return tuple(sorted(set(permutations(tie_of))))
+
+
+def renamed_outcome(kind: str, out: tuple, mapping: dict, names: tuple) -> tuple:
+    """``Machine.outcome`` of the renamed state, from the outcome of the state itself: scenario outcomes
+    are ``((thread, results), ...)`` in name order; strategy outcomes (``properties.metrics_key``) hold
+    one row per thread in name order and the accept order as names."""
+    if not mapping:
+        return out
+    inv = {new: old for old, new in mapping.items()}
+    if kind == "scenario":
+        res = dict(out)
+        return tuple((n, res[inv.get(n, n)]) for n in names)
+    per, order, *rest = out
+    pos = {n: i for i, n in enumerate(names)}
+    m = mapping.get
+    return (tuple(per[pos[inv.get(n, n)]] for n in names), tuple(m(x, x) for x in order), *rest)
+
+
+def _outcome_view(st: State, mapping: dict) -> State:
+    """Enough of the renamed state for ``Machine.outcome``: threads and accept order (the rest an
+    outcome reads -- queues' lengths, split and reorder counts, properties -- has no thread names)."""
+    if not mapping:
+        return st
+    m = mapping.get
+    inv = {new: old for old, new in mapping.items()}
+    s = st.copy()
+    s.threads = {n: (st.threads[inv[n]]._replace(name=n) if n in inv else t) for n, t in st.threads.items()}
+    s.accept_order = tuple(m(x, x) for x in st.accept_order)
+    return s
+
+
+def renamings(st: State, classes: tuple) -> list:
+    """One mapping (old name -> new name) per distinct state of ``st``'s orbit."""
+    _mapping, _size, groups = _canonical_mapping(st, classes)
+    per_class = [_arrangements(cls, order, ties) for cls, order, ties in groups]
+    out = []
+    for combo in product(*per_class):
+        mapping = {}
+        for part in combo:
+            mapping.update(part)
+        out.append(mapping)
+    return out
+
+
+def members(st: State, classes: tuple) -> list:
+    """Every distinct state of ``st``'s orbit, as far as its outcome goes (each renaming once)."""
+    return [_outcome_view(st, mp) for mp in renamings(st, classes)]
+
+
+def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_of, too_many):
+    """The symmetry-reduced breadth-first search (see the module docstring). Returns
+    ``(schedules, states, outcomes, witnesses, shown)`` as :func:`epollkit.sim.explore.explore` needs."""
+    root = setup.initial
+    k0, size0 = canonical(root, classes)
+    index = {k0: 0}  # canonical key -> orbit id
+    parent = [(-1, None)]
+    depth = [0]
+    sizes = [size0]
+    children: list = []
+    pending = {0: root}
+    order = deque([0])
+    finals = []  # (id, leader state)
+    while order:
+        i = order.popleft()
+        st = pending.pop(i)
+        moves = m.enabled(st)
+        kids = []
+        for move in moves:
+            nxt = m.apply(st, move)
+            k, size = canonical(nxt, classes)
+            j = index.get(k)
+            if j is None:
+                j = len(parent)
+                if j >= budget:
+                    raise too_many()
+                index[k] = j
+                parent.append((i, move))
+                depth.append(depth[i] + 1)
+                sizes.append(size)
+                pending[j] = nxt
+                order.append(j)
+            kids.append(j)
+        children.append(kids)
+        if not moves:
+            finals.append((i, st))
+    n = len(parent)
+    indeg = [0] * n
+    for kids in children:
+        for j in kids:
+            indeg[j] += 1
+    paths = [0] * n  # schedules into the whole orbit
+    paths[0] = 1
+    ready = deque([0])
+    seen = 0
+    while ready:
+        i = ready.popleft()
+        seen += 1
+        for j in children[i]:
+            paths[j] += paths[i]
+            indeg[j] -= 1
+            if indeg[j] == 0:
+                ready.append(j)
+    if seen != n:  # pragma: no cover - a cycle would be a model bug
+        raise RuntimeError(f"the state graph of {setup.name!r} has a cycle")
+    counts: dict = {}
+    first_seen: dict = {}
+    schedules = 0
+    thread_names = tuple(root.threads)
+    for rank, (i, st) in enumerate(finals):
+        schedules += paths[i]
+        group = renamings(st, classes)
+        each, rest = divmod(paths[i], len(group))
+        if rest or len(group) != sizes[i]:  # pragma: no cover - a broken symmetry would be a model bug
+            raise RuntimeError(f"{setup.name!r}: an orbit of {sizes[i]} states has {len(group)} distinct "
+                               f"states and {paths[i]} schedules")
+        mine = m.outcome(st)
+        for pos, mapping in enumerate(group):
+            out = renamed_outcome(setup.kind, mine, mapping, thread_names)
+            counts[out] = counts.get(out, 0) + each
+            first_seen.setdefault(out, (rank, pos))
+    outcomes = sorted(counts.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))
+    witnesses = {}
+    shown = set()
+    for p in names:
+        best = None
+        for i, st in finals:
+            if p in st.props and (best is None or depth[i] < depth[best]):
+                best = i
+        if best is not None:
+            shown.add(p)
+            witnesses[p] = replay(setup, path_of(parent, best))
+    return schedules, sum(sizes), outcomes, witnesses, shown
