@@ -54,6 +54,8 @@ def classes_of(setup) -> tuple:
     or an initial state that is not the same under renaming."""
     if setup.start == "in-order":
         return ()
+    if setup.initial.fdt is not None:  # descriptor mode: the tables name threads (proc_of); not reduced
+        return ()
     groups: dict = {}
     for name, prog in setup.programs.items():
         sig = program_signature(prog)
@@ -158,7 +160,7 @@ def renamed_key(st: State, mapping: dict) -> tuple:
     return (
         tuple(st.listeners.values()), tuple(st.streams.values()), epolls, queues, threads, st.kpc,
         tuple(m(x, x) for x in st.accept_order), frozenset((c, m(x, x)) for c, x in st.epoch), st.props,
-        st.started, st.split, heads, st.late, st.furthest,
+        st.started, st.split, heads, st.late, st.furthest, st.fdt,
     )
 
 
