@@ -25,7 +25,7 @@ The calls (each worker has one epoll instance and one source -- the listener ``l
 Rules the model needs (and checks): a worker is a *deterministic function of its results* (no random,
 clock or state shared with earlier runs: the model replays it from the start with the same results),
 it takes no arguments (bind parameters with a closure or ``functools.partial``), and it makes a call
-within ``MAX_LINES`` Python lines of the previous one. Breaking a rule is one :class:`WorkerError`
+within ``MAX_OPS`` bytecode instructions of the previous one. Breaking a rule is one :class:`WorkerError`
 line naming the rule, never a hang.
 
 Nothing here knows the model or the kernel: :class:`Driver` runs one worker, one result at a time,
@@ -36,14 +36,14 @@ from __future__ import annotations
 
 import inspect
 import sys
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from ..errors import EpollkitError
 from .calls import EPOLLET, EPOLLEXCLUSIVE, EPOLLIN, EPOLLONESHOT
 
 EAGAIN = "EAGAIN"
 OK = "ok"
-MAX_LINES = 100_000  # Python lines a worker may run between two calls before it is called a hang
+MAX_OPS = 1_000_000  # bytecode instructions a worker may run between two calls before it is a hang
 MAX_READ = 1 << 20
 KINDS = ("accept", "read")
 TOPOLOGIES = ("shared", "private")
@@ -67,7 +67,7 @@ class BadCall(WorkerError):
 
 
 class NoCall(WorkerError):
-    """The worker ran ``MAX_LINES`` Python lines without yielding a call (a loop without a call)."""
+    """The worker ran ``MAX_OPS`` instructions without yielding a call (a loop without a call)."""
 
 
 class WorkerRaised(WorkerError):
@@ -83,31 +83,37 @@ class Spins(WorkerError):
 
 
 # ------------------------------------------------------------------------------------------- calls
+# (frozen dataclasses, not named tuples: epoll_wait() must never equal accept())
 
 
-class WaitCall(NamedTuple):
+@dataclass(frozen=True)
+class WaitCall:
     def __str__(self) -> str:
         return "epoll_wait()"
 
 
-class AcceptCall(NamedTuple):
+@dataclass(frozen=True)
+class AcceptCall:
     def __str__(self) -> str:
         return "accept()"
 
 
-class ReadCall(NamedTuple):
+@dataclass(frozen=True)
+class ReadCall:
     nbytes: int
 
     def __str__(self) -> str:
         return f"read({self.nbytes})"
 
 
-class DeliverCall(NamedTuple):
+@dataclass(frozen=True)
+class DeliverCall:
     def __str__(self) -> str:
         return "deliver()"
 
 
-class CtlCall(NamedTuple):
+@dataclass(frozen=True)
+class CtlCall:
     op: str
     flags: tuple | None = None  # None: the setup's flags
 
@@ -118,6 +124,8 @@ class CtlCall(NamedTuple):
 
 CALLS = (WaitCall, AcceptCall, ReadCall, DeliverCall, CtlCall)
 ALLOWED = {"accept": (WaitCall, AcceptCall, CtlCall), "read": (WaitCall, ReadCall, DeliverCall, CtlCall)}
+VALID = {"accept": "epoll_wait(), accept(), epoll_ctl(op)",
+         "read": "epoll_wait(), read(n), deliver(), epoll_ctl(op)"}
 
 
 def epoll_wait() -> WaitCall:
@@ -186,8 +194,8 @@ def check_worker(fn) -> str:
     try:
         inspect.signature(fn).bind()
     except TypeError:
-        raise NotAWorker(f"worker {name_of(fn)!r} must be callable with no arguments "
-                         f"(it takes {inspect.signature(fn)}); bind parameters with functools.partial")
+        raise NotAWorker(f"worker {name_of(fn)!r} must be callable with no arguments (it takes "
+                         f"{inspect.signature(fn)}); bind parameters with functools.partial") from None
     except ValueError:  # pragma: no cover - builtins without a signature
         pass
     return name_of(fn)
@@ -218,21 +226,23 @@ def fmt_history(history, last: int = 4) -> str:
 
 
 class _Guard:
-    """Counts the Python lines a worker runs until its next yield; past ``limit`` it raises NoCall
+    """Counts the bytecode instructions a worker runs until its next yield (``sys.settrace`` with
+    ``f_trace_opcodes``: ``while True: pass`` makes no "line" events); past ``limit`` it raises NoCall
     inside the worker (a trace function may raise into the traced frame)."""
 
     def __init__(self, name: str, limit: int):
-        self.name, self.limit, self.lines = name, limit, 0
+        self.name, self.limit, self.ops = name, limit, 0
 
     def global_trace(self, frame, event, arg):
+        frame.f_trace_opcodes = True
         return self.local_trace
 
     def local_trace(self, frame, event, arg):
-        if event == "line":
-            self.lines += 1
-            if self.lines > self.limit:
-                raise NoCall(f"worker {self.name!r} ran {self.limit} Python lines without yielding a call "
-                             "(a loop without a call: every path through a loop must yield one)")
+        if event == "opcode":
+            self.ops += 1
+            if self.ops > self.limit:
+                raise NoCall(f"worker {self.name!r} ran {self.limit} bytecode instructions without yielding "
+                             "a call (a loop without a call: every path through a loop must yield one)")
         return self.local_trace
 
 
@@ -241,17 +251,17 @@ class Driver:
     each returns the next call, or None when the worker returned. ``history`` holds (call, result).
     Errors are :class:`WorkerError` lines; the worker's own exceptions become :class:`WorkerRaised`."""
 
-    def __init__(self, fn, kind: str, *, name: str | None = None, max_lines: int = MAX_LINES):
+    def __init__(self, fn, kind: str, *, name: str | None = None, max_ops: int = MAX_OPS):
         self.fn, self.kind = fn, kind
         self.name = name or name_of(fn)
-        self.max_lines = max_lines
+        self.max_ops = max_ops
         self.gen = None
         self.call = None
         self.history: tuple = ()
         self.done = False
 
     def _resume(self, result, first: bool):
-        guard = _Guard(self.name, self.max_lines)
+        guard = _Guard(self.name, self.max_ops)
         old = sys.gettrace()
         sys.settrace(guard.global_trace)
         try:
@@ -278,7 +288,7 @@ class Driver:
                           f"accept(), read(n), deliver() or epoll_ctl(op){hint}")
         if not isinstance(got, ALLOWED[self.kind]):
             raise BadCall(f"worker {self.name!r} yielded {got}, which a {self.kind} worker cannot make; "
-                          f"valid: {', '.join(str(c()) if c is not ReadCall else 'read(n)' for c in ALLOWED[self.kind])}")
+                          f"valid: {VALID[self.kind]}")
         self.call = got
         return got
 

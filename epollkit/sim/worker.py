@@ -84,9 +84,10 @@ class WorkerProgram:
 
     records = False
 
-    def __init__(self, fn, kind: str, epoll: str, fd: str, flags: tuple, spin_limit: int, name: str):
+    def __init__(self, fn, kind: str, epoll: str, fd: str, flags: tuple, spin_limit: int, call_limit: int,
+                 name: str):
         self.fn, self.kind, self.ep, self.fd, self.flags = fn, kind, epoll, fd, frozenset(flags)
-        self.spin_limit, self.name = spin_limit, name
+        self.spin_limit, self.call_limit, self.name = spin_limit, call_limit, name
 
     def start(self) -> Local:
         d = Driver(self.fn, self.kind, name=self.name)
@@ -117,13 +118,13 @@ class WorkerProgram:
         d = Driver(self.fn, self.kind, name=self.name)
         got = d.first()
         for call, result in local.history:
-            if got != call:
+            if type(got) is not type(call) or got != call:
                 raise Nondeterministic(
                     f"worker {self.name!r} is not a deterministic function of its results: replayed after "
                     f"[{fmt_history(d.history)}] it yielded {got}, the first time {call} (no random, "
                     "clock or state kept between runs: the model replays a worker from its start)")
             got = d.send(result)
-        if got != local.next:
+        if type(got) is not type(local.next) or got != local.next:
             raise Nondeterministic(
                 f"worker {self.name!r} is not a deterministic function of its results: replayed after "
                 f"[{fmt_history(d.history)}] it yielded {got}, the first time {local.next} (no random, "
@@ -138,6 +139,11 @@ class WorkerProgram:
             raise Spins(f"worker {self.name!r} made {since} calls in a row without epoll_wait() (the setup "
                         f"needs at most {self.spin_limit}): a loop that never waits, e.g. `while True: "
                         f"yield accept()` spinning on EAGAIN (last: {fmt_history(d.history, 3)})")
+        if len(d.history) > self.call_limit:
+            raise Spins(f"worker {self.name!r} made {len(d.history)} calls, more than the {self.call_limit} "
+                        "its events can need: a loop that never sleeps, e.g. one that returns to a "
+                        "level-triggered epoll_wait() without taking the work "
+                        f"(last: {fmt_history(d.history, 3)})")
         return Local(d.history, nxt, d, since)
 
 
@@ -180,10 +186,11 @@ def worker_setup(fn, kind: str = "accept", *, flags="EPOLLIN", topology: str = "
         rules.epoll_ctl(world, st, "add", ep, src, frozenset(flags), None)
     # a drain loop needs a call per event and one more; ctl, deliver and a rotation a few more
     spin_limit = 3 * events + 6
+    call_limit = 8 * events * workers + 16  # every event may wake every worker a few times
     programs = {}
     for i, n in enumerate(names):
         programs[n] = WorkerProgram(fn, kind, epolls[0 if topology == "shared" else i], src, flags,
-                                    spin_limit, name)
+                                    spin_limit, call_limit, name)
         st.threads[n] = Thread(n, ThreadState.RUNNING, programs[n].start())
     evs = tuple(("connect", "l0") if kind == "accept" else ("write", "s0", message_size)
                 for _ in range(events))
