@@ -24,6 +24,7 @@ RECORDERS = {
     "serve": "epollkit.lab.experiments.serve:reference_runs",
     "multiplex": "epollkit.lab.experiments.multiplex:reference_runs",
     "herd_latency": "epollkit.lab.experiments.herd:reference_runs",
+    "worker": "epollkit.lab.experiments.worker:reference_runs",
 }
 
 
