@@ -284,7 +284,8 @@ class Driver:
         if not isinstance(got, CALLS):
             hint = " (did you yield the function itself? write epoll_wait(), with the parentheses)" \
                 if got in (epoll_wait, accept, read, deliver, epoll_ctl) else ""
-            raise BadCall(f"worker {self.name!r} yielded {got!r}, not a call: yield epoll_wait(), "
+            shown = f"the function {got.__name__}" if inspect.isfunction(got) else repr(got)
+            raise BadCall(f"worker {self.name!r} yielded {shown}, not a call: yield epoll_wait(), "
                           f"accept(), read(n), deliver() or epoll_ctl(op){hint}")
         if not isinstance(got, ALLOWED[self.kind]):
             raise BadCall(f"worker {self.name!r} yielded {got}, which a {self.kind} worker cannot make; "

@@ -320,4 +320,26 @@ def outcome_keys(setup: Setup, budget: int = DEFAULT_BUDGET) -> list:
     return list(explore(setup, budget).outcomes)
 
 
-__all__ = ["BAD", "EAGAIN", "Local", "Verdict", "WorkerProgram", "check", "outcome_keys", "worker_setup"]
+def same_as_builtin(kind: str, strategy: str, *, workers: int = 2, events: int = 2,
+                    budget: int = DEFAULT_BUDGET) -> tuple:
+    """The built-in model program of ``strategy`` against its worker version
+    (:data:`epollkit.scenarios.loops.LOOPS`) on the same setup: ``(equal, schedules, outcomes)`` --
+    equal when both give exactly the same outcomes, each with the same number of schedules."""
+    from ..scenarios.loops import LOOPS
+    from .programs import accept_setup, read_setup
+
+    table = LOOPS[check_kind(kind)]
+    if strategy not in table:
+        raise ValueError(f"no worker version of {kind} strategy {strategy!r}; valid: {', '.join(table)}")
+    fn, flags, topology = table[strategy]
+    if kind == "accept":
+        builtin = accept_setup(strategy, workers, events, rotate=1)
+    else:
+        builtin = read_setup(strategy, workers, events, 100, 100)
+    mine = worker_setup(fn, kind, flags=flags, topology=topology, workers=workers, events=events)
+    a, b = outcome_keys(builtin, budget), outcome_keys(mine, budget)
+    return a == b, sum(c for _k, c in a), len(a)
+
+
+__all__ = ["BAD", "EAGAIN", "Local", "Verdict", "WorkerProgram", "check", "outcome_keys", "same_as_builtin",
+           "worker_setup"]

@@ -210,6 +210,11 @@ class Exercise:
         print(g.text())
         if draw and g.failed:
             witness(g.verdict, g.failed[0])
+        elif draw and not g.passed and self.spread:
+            from .plots.traces import swimlane
+
+            swimlane(g.verdict.paced, title=f"{g.verdict.worker}: the paced run (each connection finds "
+                                            "every worker asleep)")
         return g
 
 

@@ -258,7 +258,7 @@ def reference_runs() -> list:
     from ...scenarios import loops
 
     out = []
-    for name in ("epoll-et", "epoll-oneshot", "epoll-exclusive-rotate"):
+    for name in ("epoll-lt", "epoll-et", "epoll-oneshot", "epoll-exclusive-rotate"):
         fn, flags, topology = loops.ACCEPT_LOOPS[name]
         out.append(run(fn, "accept", flags=flags, topology=topology))
     for name in ("oneshot", "et"):
