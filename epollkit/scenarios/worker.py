@@ -288,7 +288,8 @@ class Driver:
             raise BadCall(f"worker {self.name!r} yielded {shown}, not a call: yield epoll_wait(), "
                           f"accept(), read(n), deliver() or epoll_ctl(op){hint}")
         if not isinstance(got, ALLOWED[self.kind]):
-            raise BadCall(f"worker {self.name!r} yielded {got}, which a {self.kind} worker cannot make; "
+            article = "an" if self.kind == "accept" else "a"
+            raise BadCall(f"worker {self.name!r} yielded {got}, which {article} {self.kind} worker cannot make; "
                           f"valid: {VALID[self.kind]}")
         self.call = got
         return got

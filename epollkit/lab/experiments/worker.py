@@ -169,8 +169,8 @@ class _WorkerAcceptRun(_AcceptRun):
 
 
 class _WorkerReadRun(_ReadRun):
-    def __init__(self, fn, wname, strat, readers, messages, message_size, deadline):
-        super().__init__(strat, readers, messages, message_size, 1, 0.0, 1, 0.0, "process", deadline)
+    def __init__(self, fn, wname, strat, readers, messages, message_size, pace_us, deadline):
+        super().__init__(strat, readers, messages, message_size, 1, 0.0, 1, pace_us, "process", deadline)
         self.fn, self.wname = fn, wname
 
     def worker_failed(self) -> None:
@@ -209,11 +209,12 @@ class _WorkerReadRun(_ReadRun):
 
 
 def run(fn, kind: str = "accept", *, flags="EPOLLIN", topology: str = "shared", workers: int = 2,
-        connections: int = 200, rate: float | None = 400.0, messages: int = 2000, message_size: int = 100,
-        deadline: float = DEFAULT_DEADLINE):
+        connections: int = 200, rate: float | None = 400.0, messages: int = 500, message_size: int = 100,
+        pace_us: float = 500.0, deadline: float = DEFAULT_DEADLINE):
     """Run the reader's worker ``fn`` on this kernel: ``workers`` threads, ``connections`` paced at
     ``rate`` per second (None: a burst) for ``kind="accept"``, or ``messages`` writes of
-    ``message_size`` bytes for ``kind="read"``. Returns the experiment's record (``AcceptResult`` /
+    ``message_size`` bytes for ``kind="read"``, one per ``send()``, ``pace_us`` microseconds apart
+    (0: as fast as the sender can). Returns the experiment's record (``AcceptResult`` /
     ``ReadResult``) with ``params["worker"]``, ``["flags"]``, ``["topology"]``.
 
     Every argument (and that ``fn`` is a worker) is checked before any socket or thread exists. A
@@ -238,8 +239,10 @@ def run(fn, kind: str = "accept", *, flags="EPOLLIN", topology: str = "shared", 
     else:
         check_int("messages", messages, 1, 1_000_000)
         check_int("message_size", message_size, 1, 1 << 20)
+        check_number("pace_us", pace_us, 0, 1_000_000)
         check_fd_budget(workers + 10, f"{workers} readers ({name})")
-        r = _WorkerReadRun(fn, name, strat, workers, messages, message_size, float(deadline))
+        r = _WorkerReadRun(fn, name, strat, workers, messages, message_size, float(pace_us),
+                           float(deadline))
     try:
         record = r.execute()
     except ExperimentTimeout:
