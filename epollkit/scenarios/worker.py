@@ -289,8 +289,8 @@ class Driver:
                           f"accept(), read(n), deliver() or epoll_ctl(op){hint}")
         if not isinstance(got, ALLOWED[self.kind]):
             article = "an" if self.kind == "accept" else "a"
-            raise BadCall(f"worker {self.name!r} yielded {got}, which {article} {self.kind} worker cannot make; "
-                          f"valid: {VALID[self.kind]}")
+            raise BadCall(f"worker {self.name!r} yielded {got}, which {article} {self.kind} worker cannot "
+                          f"make; valid: {VALID[self.kind]}")
         self.call = got
         return got
 
