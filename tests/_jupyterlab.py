@@ -439,7 +439,7 @@ async ([path, marker, source, timeoutMs]) => {
     let t = o.text || (o.data || {})['text/plain'] || (o.ename ? o.ename + ': ' + o.evalue : '');
     texts.push(Array.isArray(t) ? t.join('') : String(t));
   }
-  return {marker, index, ok, execution_count: cell.model.executionCount, text: texts.join('\n'),
+  return {marker, index, ok, execution_count: cell.model.executionCount, text: texts.join('\\n'),
           shown: cell.outputArea.node.innerText};
 }
 """
