@@ -336,6 +336,20 @@ def test_a_bad_worker_on_the_kernel_is_one_line_and_leaves_nothing_behind(fn, er
     assert_same_resources(before)
 
 
+@linux_only
+def test_a_worker_that_returns_on_the_kernel_ends_its_thread_cleanly():
+    from epollkit.lab.experiments.worker import run
+
+    def accepts_once():
+        yield epoll_wait()
+        yield accept()
+
+    before = snapshot()
+    r = run(accepts_once, "accept", flags="EPOLLET", workers=2, connections=2, rate=None, deadline=2.0)
+    assert_same_resources(before)
+    assert 1 <= r.accepted <= 2 and r.accepted + r.lost == 2
+
+
 def test_without_epoll_measure_shows_the_recorded_run_and_says_not_live(monkeypatch, capsys):
     monkeypatch.setenv("EPOLLKIT_NO_EPOLL", "1")
     r = view.measure(loops.epoll_et, "accept", flags="EPOLLET")

@@ -109,7 +109,7 @@ class _Calls:
         ``select()`` on the stop pipe -- asleep in a wait, alive until teardown (so its counters stay
         readable and the run ends at once, not at a timeout)."""
         try:
-            self._drive(step)
+            returned = self._drive(step)
         except BaseException as exc:
             if self.group.stop_flag.is_set():
                 return
@@ -117,20 +117,27 @@ class _Calls:
             self.run.worker_failed()
             self.group.mark_ready(self.index)
             select.select([self.run.stop_r], [], [])
+            return
+        if returned and not self.group.stop_flag.is_set():
+            # the worker's function returned: the thread waits for the teardown (as a finished model
+            # thread is "done"), so its counters stay readable
+            self.group.mark_ready(self.index)
+            select.select([self.run.stop_r], [], [])
 
-    def _drive(self, step) -> None:
-        """``step(call)`` does one call and returns its result (``_STOP``: end)."""
+    def _drive(self, step) -> bool:
+        """``step(call)`` does one call and returns its result (``_STOP``: end). True when the worker
+        returned, False when the run stopped it."""
         call = self.driver.first()
         self.group.mark_ready(self.index)
         since = 0
         while call is not None:
             if self.group.stop_flag.is_set():
-                return
+                return False
             if isinstance(call, WaitCall):
                 since = 0
                 result = self.wait()
                 if result is None:
-                    return
+                    return False
             else:
                 since += 1
                 if since > self.spin_limit:
@@ -139,8 +146,9 @@ class _Calls:
                                 f"(last: {fmt_history(self.driver.history, 3)})")
                 result = self.ctl(call) if isinstance(call, CtlCall) else step(call)
                 if result is _STOP:
-                    return
+                    return False
             call = self.driver.send(result)
+        return True
 
 
 _STOP = object()
