@@ -16,8 +16,8 @@ advanced (the explorer branches: another schedule gave another result) is rebuil
 worker from its start with the recorded results, which is why a worker must be a deterministic
 function of its results (a replay that yields another call raises :class:`Nondeterministic`). Two
 locals are equal when the generators stand at the same place with equal local variables (and the
-same count of calls since the last wait), so the explorer merges states the way it does for the
-built-in loops.
+same count of calls in a row that took nothing, see :data:`SPIN_LIMIT`), so the explorer merges
+states the way it does for the built-in loops.
 """
 
 from __future__ import annotations
@@ -55,6 +55,14 @@ DEFAULT_BUDGET = 150_000  # distinct states: a few seconds at most
 #: what a worker's loop must never show, unless the caller says otherwise
 BAD = ("stuck", "reorder", "split")
 COSTS = ("herd", "wasted-wakeup", "eagain", "eagain-first", "starvation")
+
+
+SPIN_LIMIT = 16  # calls in a row that take nothing, with no epoll_wait() between them: a busy loop
+
+
+def progress(call, result) -> bool:
+    """A wait, or an accept()/read() that took something: what resets the busy-loop count."""
+    return isinstance(call, WaitCall) or (isinstance(call, (AcceptCall, ReadCall)) and result != EAGAIN)
 
 
 class Local:
@@ -134,11 +142,11 @@ class WorkerProgram:
     def after(self, local: Local, call, result) -> Local:
         d = self._driver_at(local)
         nxt = d.send(result)
-        since = 0 if isinstance(local.next, WaitCall) else local.since + 1
+        since = 0 if progress(local.next, result) else local.since + 1
         if since > self.spin_limit:
-            raise Spins(f"worker {self.name!r} made {since} calls in a row without epoll_wait() (the setup "
-                        f"needs at most {self.spin_limit}): a loop that never waits, e.g. `while True: "
-                        f"yield accept()` spinning on EAGAIN (last: {fmt_history(d.history, 3)})")
+            raise Spins(f"worker {self.name!r} made {since} calls in a row that took nothing (EAGAIN, "
+                        "deliver(), epoll_ctl()) without an epoll_wait(): a loop that never waits, e.g. "
+                        f"`while True: yield accept()` on EAGAIN (last: {fmt_history(d.history, 3)})")
         if len(d.history) > self.call_limit:
             raise Spins(f"worker {self.name!r} made {len(d.history)} calls, more than the {self.call_limit} "
                         "its events can need: a loop that never sleeps, e.g. one that returns to a "
@@ -185,8 +193,9 @@ def worker_setup(fn, kind: str = "accept", *, flags="EPOLLIN", topology: str = "
         st.epolls[ep] = Epoll()
         rules.epoll_ctl(world, st, "add", ep, src, frozenset(flags), None)
     # a drain loop needs a call per event and one more; ctl, deliver and a rotation a few more
-    spin_limit = 3 * events + 6
-    call_limit = 8 * events * workers + 16  # every event may wake every worker a few times
+    spin_limit = SPIN_LIMIT
+    # every event may wake every worker a few times; a read worker may read a byte at a time
+    call_limit = 8 * events * workers + 16 + (0 if kind == "accept" else 2 * events * message_size)
     programs = {}
     for i, n in enumerate(names):
         programs[n] = WorkerProgram(fn, kind, epolls[0 if topology == "shared" else i], src, flags,

@@ -49,6 +49,7 @@ from .read import _ReadRun
 
 MAX_WORKERS = 64
 DEFAULT_DEADLINE = 10.0
+SPIN_LIMIT = 1000  # calls in a row that take nothing, without a wait: a busy loop (the model allows 16)
 
 
 def strategy_for(name: str, kind: str, flags: tuple, topology: str) -> strategies.Strategy:
@@ -139,14 +140,15 @@ class _Calls:
                 if result is None:
                     return False
             else:
-                since += 1
-                if since > self.spin_limit:
-                    raise Spins(f"worker {self.run.wname!r} made {since} calls in a row without "
-                                "epoll_wait(): a loop that never waits "
-                                f"(last: {fmt_history(self.driver.history, 3)})")
                 result = self.ctl(call) if isinstance(call, CtlCall) else step(call)
                 if result is _STOP:
                     return False
+                took = isinstance(call, (AcceptCall, ReadCall)) and result != EAGAIN
+                since = 0 if took else since + 1
+                if since > self.spin_limit:
+                    raise Spins(f"worker {self.run.wname!r} made {since} calls in a row that took nothing "
+                                "without an epoll_wait(): a loop that never waits "
+                                f"(last: {fmt_history(self.driver.history, 3)})")
             call = self.driver.send(result)
         return True
 
@@ -166,7 +168,7 @@ class _WorkerAcceptRun(_AcceptRun):
         s = self.strat
         lsock = self.listeners[0]
         ep = self.epolls[0 if s.topology == "shared" else index]
-        calls = _Calls(self, index, group, "accept", ep, lsock.fileno(), "l0", 2 * self.connections + 16)
+        calls = _Calls(self, index, group, "accept", ep, lsock.fileno(), "l0", SPIN_LIMIT)
 
         def step(call):
             if isinstance(call, AcceptCall):
@@ -190,8 +192,7 @@ class _WorkerReadRun(_ReadRun):
         conn = self.conn
         pending: list = []
         st = self.stats[index]
-        limit = 2 * self.messages + 16
-        calls = _Calls(self, index, group, "read", ep, conn.fileno(), "s0", limit)
+        calls = _Calls(self, index, group, "read", ep, conn.fileno(), "s0", SPIN_LIMIT)
 
         def step(call):
             if isinstance(call, ReadCall):
