@@ -120,6 +120,23 @@ def test_a_worker_that_differs_from_the_builtin_gives_other_outcomes():
     assert outcome_keys(accept_setup("epoll-et", 2, 2)) != outcome_keys(mine)
 
 
+@pytest.mark.parametrize("kind,strategy", [("accept", "epoll-lt"), ("accept", "epoll-oneshot"),
+                                           ("accept", "epoll-exclusive"), ("read", "et"), ("read", "oneshot")])
+def test_the_paced_record_of_a_worker_equals_the_builtin_paced_record(kind, strategy):
+    from epollkit import sim
+    from epollkit.sim.worker import record
+
+    fn, flags, topology = loops.LOOPS[kind][strategy]
+    mine = record(fn, kind, flags=flags, topology=topology, workers=3, events=12)
+    if kind == "accept":
+        ref = sim.accept(strategy, 3, 12, schedule="paced")
+        assert mine.accept_order == ref.accept_order and mine.per_worker == ref.per_worker
+    else:
+        ref = sim.read(strategy, 3, 12, 100, 100, schedule="paced")
+        assert mine.per_reader == ref.per_reader and mine.reordered == ref.reordered
+    assert mine.backend == "sim" and mine.strategy == f"worker:{fn.__name__}"
+
+
 # ------------------------------------------------------------------------------------ exercises
 
 

@@ -50,7 +50,8 @@ from .threads import Accept, Ctl, Deliver, EpollWait, Read
 from .trace import run
 
 MAX_WORKERS = 4
-MAX_EVENTS = 6
+MAX_EVENTS = 6  # explored: every interleaving
+MAX_RECORD_EVENTS = 200  # one run (``record``)
 DEFAULT_BUDGET = 150_000  # distinct states: a few seconds at most
 #: what a worker's loop must never show, unless the caller says otherwise
 BAD = ("stuck", "reorder", "split")
@@ -165,7 +166,8 @@ def _check(name: str, value, lo: int, hi: int) -> int:
 
 
 def worker_setup(fn, kind: str = "accept", *, flags="EPOLLIN", topology: str = "shared", workers: int = 2,
-                 events: int = 2, message_size: int = 100, kernel="newest") -> Setup:
+                 events: int = 2, message_size: int = 100, kernel="newest",
+                 _unchecked: bool = False) -> Setup:
     """The model of ``workers`` threads running ``fn`` (one :class:`WorkerProgram` each) against
     ``events`` connections (accept) or writes of ``message_size`` bytes (read), the listener/stream
     registered with ``flags`` on one shared instance (``topology="shared"``) or one per worker
@@ -176,7 +178,7 @@ def worker_setup(fn, kind: str = "accept", *, flags="EPOLLIN", topology: str = "
     flags = parse_flags(flags)
     check_topology(topology)
     _check("workers", workers, 1, MAX_WORKERS)
-    _check("events", events, 1, MAX_EVENTS)
+    _check("events", events, 1, MAX_RECORD_EVENTS if _unchecked else MAX_EVENTS)
     _check("message_size", message_size, 1, 4096)
     gen = generation(kernel)
     src = "l0" if kind == "accept" else "s0"
@@ -323,6 +325,48 @@ def check(fn, kind: str = "accept", *, never=BAD, budget: int = DEFAULT_BUDGET, 
                    witnesses=dict(ex.witnesses), paced=paced)
 
 
+def record(fn, kind: str = "accept", *, schedule: str = "paced", seed: int | None = None, **setup_kw):
+    """One run of ``fn`` in the model as the lab's record (``AcceptResult`` / ``ReadResult``,
+    ``backend="sim"``, ``strategy="worker:<name>"``): the paced run by default (every event finds
+    every worker asleep, the woken run one at a time: what a paced client gives), or "canonical", or
+    "random" with a ``seed``. ``setup_kw``: :func:`worker_setup` arguments (``events`` up to
+    ``MAX_RECORD_EVENTS`` here: one run, no exploration)."""
+    from ..analysis.summarize import summarize_accept, summarize_read
+    from ..records import ReaderStats, WorkerStats
+
+    events = setup_kw.pop("events", 20)
+    _check("events", events, 1, MAX_RECORD_EVENTS)
+    setup = worker_setup(fn, kind, events=1, **setup_kw)  # checks everything; rebuilt below
+    setup = worker_setup(fn, kind, **{**_setup_args(setup.meta), "events": events}, _unchecked=True)
+    tr = run(setup, seed, policy=schedule)
+    st, names, p = tr.state, list(tr.state.threads), setup.meta
+    calls = list(_histories(st))
+    params = {**p, "schedule": schedule, "seed": seed,
+              "epoll_ctl": sum(1 for c, _r in calls if isinstance(c, CtlCall))}
+    if kind == "accept":
+        per = [WorkerStats(i, t.accepts, t.returns, t.eagain, t.wakeups)
+               for i, t in enumerate(st.threads.values())]
+        return summarize_accept(backend="sim", strategy=f"worker:{p['worker']}", connections=events,
+                                per_worker=per, accept_order=[names.index(n) for n in st.accept_order],
+                                params=params, kernel=p["kernel"])
+    per = [ReaderStats(i, t.reads, t.nbytes, t.returns, t.eagain, t.wakeups)
+           for i, t in enumerate(st.threads.values())]
+    deliveries = [(names.index(who), a, b - a) for a, b, who in st.delivered]
+    sizes = [c.nbytes for c, _r in calls if isinstance(c, ReadCall)]
+    return summarize_read(backend="sim", strategy=f"worker:{p['worker']}", messages=events,
+                          message_size=p["message_size"], read_size=max(sizes, default=0),
+                          deliveries=deliveries, per_reader=per, params=params, kernel=p["kernel"])
+
+
+def _setup_args(meta: dict) -> dict:
+    return {k: meta[k] for k in ("flags", "topology", "workers", "message_size")} | {"kernel": meta["kernel"]}
+
+
+def _histories(st):
+    for t in st.threads.values():
+        yield from t.local.history
+
+
 def outcome_keys(setup: Setup, budget: int = DEFAULT_BUDGET) -> list:
     """Every distinct final outcome of ``setup`` with its schedule count (``Exploration.outcomes``):
     what the built-in programs and their worker versions must share exactly."""
@@ -350,5 +394,5 @@ def same_as_builtin(kind: str, strategy: str, *, workers: int = 2, events: int =
     return a == b, sum(c for _k, c in a), len(a)
 
 
-__all__ = ["BAD", "EAGAIN", "Local", "Verdict", "WorkerProgram", "check", "outcome_keys", "same_as_builtin",
-           "worker_setup"]
+__all__ = ["BAD", "EAGAIN", "Local", "Verdict", "WorkerProgram", "check", "outcome_keys", "record",
+           "same_as_builtin", "worker_setup"]

@@ -41,6 +41,7 @@ from ..scenarios.worker import (
 )
 from ..sim.worker import BAD, Verdict, check_never
 from ..sim.worker import check as model_check
+from ..sim.worker import record as model_record
 
 RECORDED = "worker"  # data/reference/worker.json
 
@@ -74,14 +75,17 @@ def describe(record) -> str:
     """The measured figures of a worker's live (or recorded) record, in one or two lines."""
     d = record.to_dict()
     p = d.get("params") or {}
-    where = f"{d.get('backend')}, Linux {d.get('kernel')}"
+    if d.get("backend") == "sim":
+        where = f"in the model ({p.get('schedule')} run, rules of {d.get('kernel')})"
+    else:
+        where = f"on the kernel ({d.get('backend')}, Linux {d.get('kernel')})"
     if d["experiment"] == "accept":
-        return (f"{p.get('worker', d['strategy'])} on the kernel ({where}): {d['workers']} workers, "
+        return (f"{p.get('worker', d['strategy'])} {where}: {d['workers']} workers, "
                 f"{d['connections']} connections: accepted {d['accepted']}, lost {d['lost']}; per connection "
                 f"{d['returns_per_connection']:.2f} returns, {d['eagain_per_connection']:.2f} EAGAIN, "
                 f"{d['kernel_wakeups_per_connection']:.2f} wake-ups; busiest worker {d['max_share']:.0%}; "
                 f"epoll_ctl calls {p.get('epoll_ctl', 0)}")
-    return (f"{p.get('worker', d['strategy'])} on the kernel ({where}): {d['readers']} readers, "
+    return (f"{p.get('worker', d['strategy'])} {where}: {d['readers']} readers, "
             f"{d['messages']} messages of {d['message_size']} B: reordered {d['reordered']}, split "
             f"{d['split_messages']}, lost {d['lost_bytes']} B; per message "
             f"{d['kernel_wakeups'] / d['messages']:.2f} wake-ups, {d['eagain'] / d['messages']:.2f} EAGAIN; "
@@ -120,6 +124,14 @@ def measure(fn, kind: str = "accept", **kw):
     print(f"NOT LIVE{reason}: showing the recorded run, {data.describe(RECORDED)}.")
     print(describe(found[0]))
     return found[0]
+
+
+def predict(fn, kind: str = "accept", **setup):
+    """The model's paced run of ``fn`` (``epollkit.sim.worker.record``), printed like a live run:
+    the figures to set beside ``measure``'s. Returns the record."""
+    r = model_record(fn, kind, **setup)
+    print(describe(r))
+    return r
 
 
 # -------------------------------------------------------------------------------------- exercises
@@ -261,6 +273,7 @@ def exercise(name: str) -> Exercise:
 
 __all__ = [
     "BAD", "EAGAIN", "EXERCISES", "OK", "Exercise", "Grade", "WorkerError", "accept", "check", "deliver",
-    "describe", "epoll_ctl", "epoll_wait", "exercise", "find_the_bug_given", "loops", "measure", "read",
+    "describe", "epoll_ctl", "epoll_wait", "exercise", "find_the_bug_given", "loops", "measure", "predict",
+    "read",
     "recorded", "witness",
 ]
