@@ -120,8 +120,11 @@ def test_a_worker_that_differs_from_the_builtin_gives_other_outcomes():
     assert outcome_keys(accept_setup("epoll-et", 2, 2)) != outcome_keys(mine)
 
 
-@pytest.mark.parametrize("kind,strategy", [("accept", "epoll-lt"), ("accept", "epoll-oneshot"),
-                                           ("accept", "epoll-exclusive"), ("read", "et"), ("read", "oneshot")])
+PACED = [("accept", "epoll-lt"), ("accept", "epoll-oneshot"), ("accept", "epoll-exclusive"), ("read", "et"),
+         ("read", "oneshot")]
+
+
+@pytest.mark.parametrize("kind,strategy", PACED)
 def test_the_paced_record_of_a_worker_equals_the_builtin_paced_record(kind, strategy):
     from epollkit import sim
     from epollkit.sim.worker import record
