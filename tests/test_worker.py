@@ -282,6 +282,11 @@ def test_a_reader_of_small_chunks_is_not_taken_for_a_busy_loop():
     assert v.schedules > 0 and "stuck" not in v.properties
 
 
+def test_passing_a_started_generator_instead_of_the_function_is_one_clear_line():
+    with pytest.raises(NotAWorker, match=r"pass the function itself \(epoll_et, without the parentheses\)"):
+        check(loops.epoll_et(), "accept")
+
+
 def test_a_worker_past_the_state_budget_gets_one_line():
     with pytest.raises(StateBudgetExceeded, match="more than 10 distinct states") as info:
         check(loops.epoll_lt, "accept", budget=10)

@@ -187,6 +187,9 @@ def name_of(fn) -> str:
 def check_worker(fn) -> str:
     """Refuse anything but a generator function callable with no arguments; return its name."""
     inner = getattr(fn, "func", fn)
+    if inspect.isgenerator(fn):
+        raise NotAWorker(f"{fn.__name__}() is a generator, already started: pass the function itself "
+                         f"({fn.__name__}, without the parentheses)")
     if not callable(fn) or not inspect.isgeneratorfunction(inner):
         what = f"{name_of(fn)!r}" if callable(fn) else repr(fn)
         raise NotAWorker(f"{what} is not a generator function: a worker yields its calls "

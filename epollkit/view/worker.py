@@ -121,7 +121,9 @@ def measure(fn, kind: str = "accept", **kw):
         print(f"NOT LIVE{reason}: no epoll here, and no recorded run of {name_of(fn)!r} "
               f"(recorded: {', '.join(names)}; {data.describe(RECORDED)}). The model cells still run.")
         return None
-    print(f"NOT LIVE{reason}: showing the recorded run, {data.describe(RECORDED)}.")
+    print(f"NOT LIVE{reason}: showing the recorded kernel run of the collection's loop named "
+          f"{name_of(fn)!r} (epollkit.scenarios.loops; here only the model checks your own code), "
+          f"{data.describe(RECORDED)}.")
     print(describe(found[0]))
     return found[0]
 
