@@ -284,6 +284,7 @@ class NotebookRun:
     console_errors: list = field(default_factory=list)
     seconds: float = 0.0
     screenshot: Path | None = None
+    edits: list = field(default_factory=list)  # one dict per cell edited and run again, see _EDIT_JS
 
 
 _FIND_PANEL = """
@@ -416,6 +417,33 @@ _TOP_JS = """
 }
 """
 
+# A reader edits a cell (the first whose source contains `marker`) and runs it again: set its source, run
+# it (notebook:run-cell resolves once the kernel has executed it), and report what its outputs show.
+_EDIT_JS = """
+async ([path, marker, source, timeoutMs]) => {
+""" + _FIND_PANEL + """
+  const nb = panel.content;
+  const index = nb.widgets.findIndex(c => c.model.sharedModel.getSource().includes(marker));
+  if (index < 0) return {marker, error: `no cell contains ${marker}`};
+  nb.activeCellIndex = index;
+  const cell = nb.widgets[index];
+  cell.model.sharedModel.setSource(source);
+  const timeout = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`the edited cell ran over ${timeoutMs} ms`)), timeoutMs));
+  let ok = false;
+  try { ok = await Promise.race([app.commands.execute('notebook:run-cell'), timeout]); }
+  catch (e) { return {marker, index, error: String(e)}; }
+  const texts = [];
+  for (let j = 0; j < cell.model.outputs.length; j++) {
+    const o = cell.model.outputs.get(j).toJSON();
+    let t = o.text || (o.data || {})['text/plain'] || (o.ename ? o.ename + ': ' + o.evalue : '');
+    texts.push(Array.isArray(t) ? t.join('') : String(t));
+  }
+  return {marker, index, ok, execution_count: cell.model.executionCount, text: texts.join('\\n'),
+          shown: cell.outputArea.node.innerText};
+}
+"""
+
 _SHUTDOWN_JS = """
 async (path) => {
 """ + _FIND_PANEL + """
@@ -542,9 +570,11 @@ def _use_widget(page, node, child: dict, rec: dict, timeout: float) -> bool:
 
 def run_notebook(browser: Chromium, lab: JupyterLab, notebook: str, *, screenshot: Path | None,
                  run_timeout: float = 240.0, settle_timeout: float = 30.0,
-                 interact: bool = True) -> NotebookRun:
+                 interact: bool = True, edits: tuple = ()) -> NotebookRun:
     """Open ``notebook`` (a path relative to the repository) in JupyterLab, run all cells, wait until every
-    widget has rendered, collect per-cell facts, use each widget, and take a full-height screenshot."""
+    widget has rendered, collect per-cell facts, use each widget, and take a full-height screenshot.
+    ``edits``: ``(marker, source)`` pairs: after the run, the cell containing ``marker`` gets ``source``
+    and runs again, as a reader editing it would (results in ``run.edits``)."""
     t0 = time.monotonic()
     page = browser.context.new_page()
     run = NotebookRun(path=notebook)
@@ -574,6 +604,9 @@ def run_notebook(browser: Chromium, lab: JupyterLab, notebook: str, *, screensho
         run.widget_views = _widget_views(page, notebook, run.cells)
         if interact and run.finished:
             run.interactions = _interact(page, run.cells, timeout=run_timeout / 4)
+        if run.finished:
+            for marker, source in edits:
+                run.edits.append(page.evaluate(_EDIT_JS, [notebook, marker, source, int(run_timeout * 250)]))
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             height = int(page.evaluate(_HEIGHT_JS, notebook) or 0)

@@ -31,6 +31,17 @@ from ._readers import NOTEBOOK_IDS, NOTEBOOKS, ROOT, error_outputs
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 OUT = ROOT / "test-output" / "screenshots"
+
+# Cells a reader edits and runs again after the run-all: notebook -> [(marker, new source, text the
+# cell must then show)]. 07b: the reader fixes exercise 1 and the model grades it in the page.
+EDITS = {
+    "07b_write_your_own_worker.ipynb": [(
+        "g1 = ex1.check(my_et)",
+        "ex1 = exercise(\"et-once\")\n\ndef my_et():\n    while True:\n        yield epoll_wait()\n"
+        "        while (yield accept()) != EAGAIN:\n            pass\n\ng1 = ex1.check(my_et)\n",
+        "PASSED",
+    )],
+}
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif")
 
 
@@ -118,7 +129,9 @@ def test_notebook_runs_in_jupyterlab_with_every_widget_and_plot_shown(lab_in_chr
     lab, browser = lab_in_chromium
     rel = notebook.relative_to(ROOT).as_posix()
     OUT.mkdir(parents=True, exist_ok=True)
-    run = run_notebook(browser, lab, rel, screenshot=OUT / f"{notebook.stem}.png")
+    edits = EDITS.get(notebook.name, [])
+    run = run_notebook(browser, lab, rel, screenshot=OUT / f"{notebook.stem}.png",
+                       edits=tuple((marker, source) for marker, source, _want in edits))
     summary = {
         "notebook": rel,
         "seconds": round(run.seconds, 1),
@@ -132,6 +145,12 @@ def test_notebook_runs_in_jupyterlab_with_every_widget_and_plot_shown(lab_in_chr
     print(f"{rel}: {summary['seconds']} s, {summary['code_cells']} code cells, {summary['widgets']} widgets, "
           f"{summary['pictures']} pictures, screenshot {run.screenshot}")
     problems = problems_in(run)
+    for (marker, _source, want), done in zip(edits, run.edits + [None] * len(edits), strict=False):
+        if done is None or done.get("error"):
+            problems.append(f"editing the cell with {marker!r}: {done and done.get('error') or 'not run'}")
+        elif want not in done["text"] or want not in done["shown"] or "Traceback" in done["shown"]:
+            problems.append(f"the edited cell with {marker!r} should show {want!r}; it shows: "
+                            f"{done['shown'][:300]!r}")
     console = "\n  ".join(run.console_errors[:10])
     assert not problems, (
         f"{rel} in JupyterLab ({run.screenshot}):\n  " + "\n  ".join(problems)

@@ -28,9 +28,9 @@ pytestmark = pytest.mark.slow
 
 CELL_TIMEOUT = 180  # seconds; a notebook's default cells take a few seconds
 
-LIVE_CELL = re.compile(r"(?<![\w.])(live_or_recorded|accept_sweep)\(|^\s*if\s+(not\s+)?LIVE\s*:",
+LIVE_CELL = re.compile(r"(?<![\w.])(live_or_recorded|accept_sweep|measure)\(|^\s*if\s+(not\s+)?LIVE\s*:",
                        re.MULTILINE)
-RECORDED_CALL = re.compile(r"(?<![\w.])(live_or_recorded|accept_sweep)\(")
+RECORDED_CALL = re.compile(r"(?<![\w.])(live_or_recorded|accept_sweep|measure)\(")
 SETUP_CELL = re.compile(r"\bsetup\(")
 WHERE_AND_WHEN = re.compile(r"Linux \S+.*\b\d{4}-\d{2}-\d{2}\b.*data/reference/\S+\.json", re.DOTALL)
 

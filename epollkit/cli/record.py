@@ -27,6 +27,7 @@ RECORDERS = {
     "herd_latency": "epollkit.lab.experiments.herd:reference_runs",
     "uring_accept": "epollkit.lab.experiments.uring_accept:reference_runs",
     "descriptors": "epollkit.conformance:descriptor_reference_runs",
+    "worker": "epollkit.lab.experiments.worker:reference_runs",
 }
 
 

@@ -9,7 +9,8 @@ checked ``transition``), ``rules`` (the kernel functions: ``ep_poll_callback``, 
 ``trace`` (steps and views), ``explore`` (every interleaving), ``build`` (a scenario's Setup; the file
 format itself is :mod:`epollkit.scenarios`),
 ``programs`` (the strategies as loops; ``accept()``/``read()``), ``post`` (the seed post's six traces),
-``properties`` (the contract properties).
+``properties`` (the contract properties), ``worker`` (a reader's generator loop as a program:
+``sim.worker.check(fn, "accept", flags="EPOLLET")`` explores it; :mod:`epollkit.scenarios.worker`).
 
 The trace API (stable: plots, widgets and notebooks build on it)
 -----------------------------------------------------------------
