@@ -79,6 +79,7 @@ from ..harness import (
     thread_wchan,
     voluntary_switches,
 )
+from ..harness.waits import wait_for
 
 SUPPORTED = ("select", "poll", "epoll-lt-private", "epoll-exclusive", "blocking")
 DEFAULT_STRATEGIES = ("select", "epoll-lt-private", "epoll-exclusive")  # the benchmark's three
@@ -436,38 +437,16 @@ class _HerdRun:
                 returns[i] += 1
                 os.close(fd)
                 self.accepts[i] += 1
-        if wait == "select":
-            while True:
-                waiting[i] = True
-                readable, _, _ = select.select([lfd, stop_r], [], [])  # no timeout
-                waiting[i] = False
-                if stop.is_set():
-                    return
-                returns[i] += 1
-                self._try_accept(i)
-        if wait == "poll":
-            poller = select.poll()
-            poller.register(lfd, select.POLLIN)
-            poller.register(stop_r, select.POLLIN)
-            while True:
-                waiting[i] = True
-                poller.poll()  # no timeout
-                waiting[i] = False
-                if stop.is_set():
-                    return
-                returns[i] += 1
-                self._try_accept(i)
-        ep = self.epolls[i]
+        waiter = wait_for(wait, lfd, stop_r, self.epolls[i] if wait == "epoll_wait" else None)
         while True:
             waiting[i] = True
-            events = ep.poll(-1, 2)  # no timeout
+            ready = waiter.wait()  # no timeout
             waiting[i] = False
             if stop.is_set():
                 return
-            if any(fd == lfd for fd, _ in events):
+            if ready:
                 returns[i] += 1
                 self._try_accept(i)
-
 
 def reference_runs() -> list[HerdLatencyResult]:
     """The records ``epollkit record`` stores in ``data/reference/herd_latency.json``: the default sweep

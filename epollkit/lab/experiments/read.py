@@ -42,6 +42,7 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 from ... import strategies
 from ...analysis.messages import locate_chunks, stream
@@ -52,7 +53,6 @@ from ...records import ReaderStats, ReadResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
 from ..harness import (
-    EVENTS_PER_WAIT,
     JOIN_TIMEOUT_S,
     ClientProcess,
     StopSignal,
@@ -61,6 +61,7 @@ from ..harness import (
     require_linux,
     voluntary_switches,
 )
+from ..harness.waits import EpollWait
 
 HOST = "127.0.0.1"
 MIB = 1 << 20
@@ -152,6 +153,17 @@ def read(
     return run.execute()
 
 
+@dataclass(slots=True)
+class ReadCounters:
+    """What one reader counted (its own thread writes them; the main thread reads them after join)."""
+
+    reads: int = 0  # read() calls that returned bytes
+    returns: int = 0  # epoll_wait() returns that reported the stream
+    eagain: int = 0  # read() calls that found nothing
+    epoll_ctl: int = 0  # EPOLL_CTL_MOD re-arms
+    think_sleeps: int = 0  # think_us sleeps: one voluntary switch each, subtracted from the wake-ups
+
+
 class _ReadRun:
     """One run: the connection, epoll sets, readers and the sender, torn down in reverse, always."""
 
@@ -179,7 +191,7 @@ class _ReadRun:
         self.order: list[tuple[int, int]] = []
         self.delivered = 0
         # reads, returns, eagain, epoll_ctl, think sleeps
-        self.stats = [[0, 0, 0, 0, 0] for _ in range(readers)]
+        self.stats = [ReadCounters() for _ in range(readers)]
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.send_stop = threading.Event()
@@ -261,8 +273,9 @@ class _ReadRun:
             raise self.sender_error
 
         per_reader = [
-            ReaderStats(reader=i, reads=st[0], bytes=sum(len(c) for c in self.chunks[i]), returns=st[1],
-                        eagain=st[2], kernel_wakeups=max(0, end[i] - base[i] - st[4]))
+            ReaderStats(reader=i, reads=st.reads, bytes=sum(len(c) for c in self.chunks[i]),
+                        returns=st.returns, eagain=st.eagain,
+                        kernel_wakeups=max(0, end[i] - base[i] - st.think_sleeps))
             for i, st in enumerate(self.stats)
         ]
         deliveries = locate_chunks(self.sent, self.chunks, self.order)
@@ -271,8 +284,8 @@ class _ReadRun:
             "per_send": self.per_send,
             "pace_us": self.pace_us,
             "sender": self.sender,
-            "epoll_ctl": sum(st[3] for st in self.stats),
-            "think_sleeps": sum(st[4] for st in self.stats),
+            "epoll_ctl": sum(st.epoll_ctl for st in self.stats),
+            "think_sleeps": sum(st.think_sleeps for st in self.stats),
             "chunks": len(self.order),
             "messages_per_s": round(self.messages / duration, 1),
             "mb_per_s": round(self.total / duration / 1e6, 3),
@@ -357,16 +370,17 @@ class _ReadRun:
         conn, cfd, size = self.conn, self.conn.fileno(), self.read_size
         stop = group.stop_flag
         early = s.rearm and not s.deliver_before_rearm
+        waiter = EpollWait(cfd, self.stop.fileno(), ep)  # no timeout (module docstring); stream + stop
         group.mark_ready(index)
         while True:
-            events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); stream + stop
+            ready = waiter.wait()
             if stop.is_set():
                 return
-            if not any(fd == cfd for fd, _ in events):
+            if not ready:
                 continue
-            st[1] += 1
+            st.returns += 1
             if self.think_s:
-                st[4] += 1  # one voluntary switch (clock_nanosleep), subtracted from the wake-ups
+                st.think_sleeps += 1  # one voluntary switch (clock_nanosleep), not a wake-up
                 time.sleep(self.think_s)
             eof = False
             pending = []
@@ -374,12 +388,12 @@ class _ReadRun:
                 try:
                     data = conn.recv(size)
                 except BlockingIOError:
-                    st[2] += 1
+                    st.eagain += 1
                     break
                 if not data:
                     eof = True
                     break
-                st[0] += 1
+                st.reads += 1
                 if early:
                     pending.append(data)
                 else:
@@ -392,7 +406,7 @@ class _ReadRun:
                     # it has not delivered; ep_modify() finds the socket readable, queues the item
                     # and wakes another reader, whose newer bytes can reach the stream first.
                     ep.modify(cfd, self.flags)
-                    st[3] += 1
+                    st.epoll_ctl += 1
                     for data in pending:
                         self._deliver(index, data)
                 else:
@@ -400,7 +414,7 @@ class _ReadRun:
                     # woken for this socket while we read and delivered. ep_modify() re-arms it and,
                     # if bytes arrived meanwhile, queues it and wakes one sleeper (no lost wake-up).
                     ep.modify(cfd, self.flags)
-                    st[3] += 1
+                    st.epoll_ctl += 1
             if eof:
                 return  # the sender's side is gone (stopped or failed): nothing more will come
 
