@@ -32,10 +32,10 @@ from . import fdcalls
 from .calls import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Accept, Ctl, EpollWait, Read
 
 KINDS = ("epoll", "stream", "listener")
-CALLS = ("epoll_wait", "accept", "read", "epoll_ctl") + fdcalls.CALLS
+CALLS = ("epoll_wait", "accept", "read", "epoll_ctl")
 OPS = ("add", "mod", "del")
 TOP = ("name", "objects", "watch", "threads", "kernel", "order", "expect", "description", "post", "instead",
-       "start") + fdcalls.TOP
+       "start")
 STARTS = ("together", "in-order")
 MAX_WRITE = 32768  # bytes one write may carry and stay ONE skb, ONE sk_data_ready() (see above)
 CALL_FIELDS = {
@@ -43,9 +43,12 @@ CALL_FIELDS = {
     "accept": ("call", "fd", "blocking"),
     "read": ("call", "fd", "bytes"),
     "epoll_ctl": ("call", "op", "epoll", "fd", "events"),
-    **fdcalls.CALL_FIELDS,
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
+# descriptor mode (fdcalls.py): the calls dup, dup2, close, open and the fields unopened, child
+CALLS += fdcalls.CALLS
+TOP += fdcalls.TOP
+CALL_FIELDS.update(fdcalls.CALL_FIELDS)
 # how threads and kernel events interleave: each kernel event waits until every thread is blocked or
 # done (the kernel selftests' way), kernel events first, or anything goes
 ORDERS = ("threads-block-first", "kernel-first", "free")
@@ -209,6 +212,9 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
                 out.append(EpollWait(obj_of(f"{w}.epoll", c.get("epoll"), ("epoll",)),
                                      _int(f"{w}.maxevents", c.get("maxevents", 1), 1, 64),
                                      _timeout(f"{w}.timeout", c.get("timeout", -1))))
+            elif kind in fdcalls.CALLS:
+                out.append(fdcalls.parse(
+                    w, kind, c, lambda w2, v: obj_of(w2, v, ("stream", "listener"), names), fdinfo))
             elif kind == "accept":
                 fd = obj_of(f"{w}.fd", c.get("fd"), ("listener",))
                 blocking = c.get("blocking", False)
@@ -219,9 +225,6 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             elif kind == "read":
                 out.append(Read(obj_of(f"{w}.fd", c.get("fd"), ("stream",), names),
                                 _int(f"{w}.bytes", c.get("bytes"), 1, 1 << 20)))
-            elif kind in fdcalls.CALLS:
-                out.append(fdcalls.parse(
-                    w, kind, c, lambda w2, v: obj_of(w2, v, ("stream", "listener"), names), fdinfo))
             else:
                 op = c.get("op")
                 err = _choose(f"{w}.op", op, OPS, "op")
@@ -264,10 +267,10 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
     err = _choose(f"{where}: start", start, STARTS, "start")
     if err:
         raise err
+    fdcalls.check(where, fdinfo, threads)
     expect = data.get("expect")
     if expect is not None:
         expect = _expect(f"{where}: expect", expect, tuple(threads))
-    fdcalls.check(where, fdinfo, threads)
     return Scenario(
         name=name, objects=dict(objects), watch=tuple(watch), threads=threads, kernel=tuple(kernel),
         order=order, start=start, expect=expect, description=str(data.get("description", "")),
