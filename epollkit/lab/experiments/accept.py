@@ -38,6 +38,7 @@ from ..harness import (
     require_linux,
     voluntary_switches,
 )
+from ..harness.sockets import attach_cbpf
 from ..harness.waits import wait_for
 
 DEFAULT_RATE = 400.0  # connections/s: 300 connections take about a second with start-up
@@ -186,8 +187,6 @@ class _AcceptRun:
                 sock.setblocking(s.wait == "accept")
                 self.listeners.append(sock)
             if s.steer is not None:
-                from .reuseport import attach_cbpf
-
                 # the group's program picks socks[A % n]; socks[] is in listen() order = worker index
                 attach_cbpf(self.listeners[0], s.steer, n_listeners)
 

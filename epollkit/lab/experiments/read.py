@@ -40,13 +40,11 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
 from ... import strategies
 from ...analysis.messages import locate_chunks, stream
-from ...analysis.stats import percentile
 from ...analysis.summarize import summarize_read
 from ...errors import ExperimentTimeout, LeakError
 from ...records import ReaderStats, ReadResult
@@ -75,12 +73,6 @@ DEFAULT_DEADLINE = 60.0
 #: strategies the lab runs: the contract's four, plus the early re-arm variant. ``et-once`` (one read
 #: per edge) strands bytes until the next write and would hang at the end; it is model-only.
 SUPPORTED = ("lt", "et", "lt-exclusive", "oneshot", "oneshot-early-rearm")
-
-
-# ----------------------------------------------------------------------------------- the messages
-
-
-# -------------------------------------------------------------------------------- interpretation
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -417,100 +409,3 @@ class _ReadRun:
                     st.epoll_ctl += 1
             if eof:
                 return  # the sender's side is gone (stopped or failed): nothing more will come
-
-
-# ------------------------------------------------------------------------- sweeps and reference
-
-
-def race_sweep(
-    strategies_: Sequence[str] = SUPPORTED,
-    readers: Sequence[int] = (2,),
-    think_us: Sequence[float] = (0,),
-    *,
-    messages: int = 5_000,
-    repeats: int = 1,
-    **kw,
-) -> list[ReadResult]:
-    """One run per (strategy, readers, think_us, repeat): how often messages split and reorder."""
-    for t in think_us:
-        check_number("think_us", t, 0, MAX_THINK_US)
-    check_int("repeats", repeats, 1, 100)
-    return [read(s, n, messages, think_us=t, **kw)
-            for s in strategies_ for n in readers for t in think_us for _ in range(repeats)]
-
-
-def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
-    """The price of the ONESHOT fix: microseconds per ``epoll_ctl(EPOLL_CTL_MOD)`` re-arm, on a
-    connected socket with nothing to read (so the call does not queue or wake anything).
-
-    Returns ``{"us_per_call": {"median", "p90", "min"}, "calls", "kernel"}`` over batches of ``batch``.
-    """
-    check_int("calls", calls, 1, 10_000_000)
-    check_int("batch", batch, 1, calls)
-    require_linux()
-    flags = select.EPOLLIN | select.EPOLLET | select.EPOLLONESHOT
-    samples = []
-    a, b = socket.socketpair()
-    with a, b, select.epoll() as ep:
-        ep.register(a.fileno(), flags)
-        modify, fd = ep.modify, a.fileno()
-        for _ in range(max(1, calls // batch)):
-            t = time.perf_counter()
-            for _ in range(batch):
-                modify(fd, flags)
-            samples.append((time.perf_counter() - t) / batch * 1e6)
-    samples.sort()
-    return {
-        "us_per_call": {
-            "median": round(percentile(samples, 0.5), 4),
-            "p90": round(percentile(samples, 0.9), 4),
-            "min": round(samples[0], 4),
-        },
-        "calls": len(samples) * batch,
-        "kernel": kernel_release(),
-    }
-
-
-#: what notebook 06 runs live, and ``reference_runs`` records (sender: a process of its own)
-RACE_MESSAGES = 20_000
-SPLIT_SIZE = 100  # 2048 is not a multiple of 100: a read of a full buffer ends inside a message
-SPLIT_THINK_US = (0, 200)
-GROWTH_READERS = (1, 4)  # with the 2-reader runs of the split sweep: 1, 2 and 4 readers
-
-
-def race_runs(repeats: int = 3) -> list[ReadResult]:
-    """2 readers x 20 000 64-byte messages, every lab strategy, ``repeats`` runs each."""
-    return race_sweep(SUPPORTED, (2,), (0,), messages=RACE_MESSAGES, repeats=repeats)
-
-
-def split_runs(repeats: int = 3) -> list[ReadResult]:
-    """2 readers x 20 000 100-byte messages at think_us 0 and 200, ``repeats`` runs each."""
-    return race_sweep(SUPPORTED, (2,), SPLIT_THINK_US, messages=RACE_MESSAGES, message_size=SPLIT_SIZE,
-                      repeats=repeats)
-
-
-def growth_runs(repeats: int = 3) -> list[ReadResult]:
-    """1 and 4 readers x 20 000 100-byte messages at think_us 0 (2 readers: ``split_runs``)."""
-    return race_sweep(SUPPORTED, GROWTH_READERS, (0,), messages=RACE_MESSAGES, message_size=SPLIT_SIZE,
-                      repeats=repeats)
-
-
-def throughput_runs() -> list[ReadResult]:
-    """et and oneshot with 1 and 2 readers: 50 000 messages at 1 message per send(), 320 000 at 16 per
-    send(), sender in its own process; and oneshot with 2 readers and the sender as a thread of this
-    process, for the GIL's share."""
-    out = [read(s, n, 50_000 if k == 1 else 320_000, per_send=k)
-           for s in ("et", "oneshot") for n in (1, 2) for k in (1, 16)]
-    out += [read("oneshot", 2, 50_000 if k == 1 else 320_000, per_send=k, sender="thread") for k in (1, 16)]
-    return out
-
-
-def reference_runs() -> list[ReadResult]:
-    """What ``epollkit record`` stores in ``data/reference/read.json``: ``race_runs``, ``split_runs``,
-    ``growth_runs`` (3 repeats each) and ``throughput_runs``."""
-    return race_runs() + split_runs() + growth_runs() + throughput_runs()
-
-
-# ------------------------------------------------------------------------------ notebook helpers
-
-
