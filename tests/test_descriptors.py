@@ -155,6 +155,16 @@ def test_an_error_or_ctrl_c_mid_run_closes_every_dup_and_reaps_the_second_proces
 
 
 @linux_only
+def test_a_second_process_that_dies_at_start_is_one_helper_error_and_leaves_nothing(monkeypatch, no_leaks):
+    from epollkit.errors import HelperProcessError
+    from epollkit.lab import run_scenario
+
+    monkeypatch.setattr("sys.executable", "/bin/false")  # the helper exits before its hello
+    with pytest.raises(HelperProcessError, match="did not say hello"):
+        run_scenario("fork-parent-close-keeps-registration")
+
+
+@linux_only
 def test_an_error_after_a_dup_closes_it(monkeypatch, no_leaks):
     from epollkit.lab import run_scenario
     from epollkit.lab.experiments import fd_scenario

@@ -9,7 +9,7 @@ from epollkit.records import base
 from epollkit.view import report
 
 RECORDED = ["accept", "accept_fixes", "accept_latency", "herd_latency", "multiplex", "read", "reuseport",
-            "serve"]
+            "serve", "descriptors"]
 
 
 @pytest.mark.parametrize("name", RECORDED)

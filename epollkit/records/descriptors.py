@@ -1,8 +1,10 @@
 """The record of the descriptor-vs-description chapter's live run (``epollkit descriptors --json``).
 
 ``demos``: one row per scenario, ``{"scenario", "title", "kernel": [outcome, ...], "model": [outcome, ...],
-"agree"}``; ``selectors``, ``asyncio``: what those libraries did with a registered socket closed behind
-their back; ``kcmp``: ``kcmp(KCMP_EPOLL_TFD)`` answers, or ``{"live": false, "why": ...}``.
+"agree"}`` (``model`` and ``agree`` are added by :func:`epollkit.conformance.descriptor_demos`; the
+lab's own ``run_all()`` measures the kernel only); ``selectors``, ``asyncio``: what those libraries
+did with a registered socket closed behind their back; ``kcmp``: ``kcmp(KCMP_EPOLL_TFD)`` answers, or
+``{"live": false, "why": ...}``.
 """
 
 from __future__ import annotations

@@ -224,6 +224,9 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
                 out.append(EpollWait(obj_of(f"{w}.epoll", c.get("epoll"), ("epoll",)),
                                      _int(f"{w}.maxevents", c.get("maxevents", 1), 1, 64),
                                      _timeout(f"{w}.timeout", c.get("timeout", -1))))
+            elif kind in fdcalls.CALLS:
+                out.append(fdcalls.parse(
+                    w, kind, c, lambda w2, v: obj_of(w2, v, ("stream", "listener"), names), fdinfo))
             elif kind == "accept":
                 fd = obj_of(f"{w}.fd", c.get("fd"), ("listener",))
                 blocking = c.get("blocking", False)
@@ -282,6 +285,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
     err = _choose(f"{where}: start", start, STARTS, "start")
     if err:
         raise err
+    fdcalls.check(where, fdinfo, threads)
     expect = data.get("expect")
     if expect is not None:
         expect = _expect(f"{where}: expect", expect, tuple(threads))

@@ -67,7 +67,7 @@ def replay(name: str, *, cols: int = 2, kernel: str = "newest"):
 
 def live_demos():
     """The chapter's live record (``epollkit descriptors``), or the recorded one, saying NOT LIVE."""
-    from .notebook import live_or_recorded
+    from .live import live_or_recorded
 
     def run():
         from ..conformance import descriptor_demos
@@ -79,7 +79,7 @@ def live_demos():
 
 def source(rec) -> str:
     """Where ``rec`` comes from: "live, Linux X" or "NOT LIVE: recorded on Linux X (...)"."""
-    from .notebook import live
+    from .live import live
 
     if live():
         return f"live, Linux {rec.kernel}"
@@ -288,7 +288,7 @@ def show_playground(pg: Playground, title: str = "the tables now"):
 
 def check(pg: Playground) -> None:
     """Print the playground's calls as the model and this kernel answered them (NOT LIVE without epoll)."""
-    from .notebook import live
+    from .live import live
 
     if not live():
         print("kernel check: NOT LIVE (no epoll here); the model's answers are above")

@@ -5,9 +5,12 @@ recorded and model records alike (``backend`` says which). Plain text; no matplo
 
 from __future__ import annotations
 
+import json
+
 from ..records import (
     AcceptLatencyResult,
     AcceptResult,
+    DescriptorDemos,
     EpollRefusalResult,
     HerdLatencyResult,
     IncomingCpuResult,
@@ -221,13 +224,48 @@ def _refusal_summary(r: EpollRefusalResult) -> str:
     return f"epoll_ctl() on {_source(r)}: " + "; ".join(f"{c['case']}: {c['errno']}" for c in r.cases)
 
 
+# ------------------------------------------------------------------------------------ descriptors
+
+
+def _descriptors_report(r: DescriptorDemos) -> str:
+    lines = [f"descriptors  kernel={r.kernel}  {r.duration_s} s"]
+    for d in r.demos:
+        lines.append(f"  {'agrees' if d['agree'] else 'DIFFERS'}  {d['scenario']}: kernel "
+                     f"{json.dumps(d['kernel'][0])}")
+    s, a, k = r.selectors, r.asyncio, r.kcmp
+    lines.append(f"selectors: ghost events after close {len(s['ghost_events'])}; unregister of the closed "
+                 f"socket {s['unregister_closed_socket']}; then {s['after_unregister']['select_calls']} "
+                 f"select({s['after_unregister']['timeout_each_s']}) calls in "
+                 f"{s['after_unregister']['window_s']} s "
+                 f"(after the last close: {s['after_last_close']['select_calls']}); new socket on the same "
+                 f"number: {s['register_new_socket_same_number']}")
+    lines.append(f"asyncio: {a['ghost_callbacks_in_window']} ghost callbacks in {a['window_s']} s; after "
+                 f"remove_reader the loop turns {a['after_remove_reader']['selector_calls']} times in "
+                 f"{a['window_s']} s (after the last close {a['after_last_close']['selector_calls']}); a new "
+                 f"socket on the same number: {a['new_socket_callbacks_in_window']} callbacks")
+    lines.append("kcmp(KCMP_EPOLL_TFD): " + (f"dup vs the registration after close = "
+                                             f"{k['dup_vs_registered_after_close']} (0: same file)"
+                                             if k.get("live") else f"NOT LIVE ({k['why']})"))
+    return "\n".join(lines)
+
+
+def _descriptors_summary(r: DescriptorDemos) -> str:
+    au = r.selectors.get("after_unregister", {})
+    return (f"close/dup/fork vs an epoll registration ({_source(r)}): "
+            f"{sum(d.get('agree', False) for d in r.demos)} of {len(r.demos)} scenarios with the kernel's "
+            f"outcome in the model's set; selectors.select() ran {au.get('select_calls', '?')} times in "
+            f"{au.get('window_s', '?')} s on a ghost; asyncio "
+            f"{r.asyncio.get('ghost_callbacks_in_window', '?')} ghost callbacks")
+
+
 _REPORTS = {AcceptResult: _accept_report, ReadResult: _read_report, MultiplexResult: _multiplex_report,
-            HerdLatencyResult: _herd_report, ReuseportCloseResult: _reuseport_close_report}
+            HerdLatencyResult: _herd_report, ReuseportCloseResult: _reuseport_close_report,
+            DescriptorDemos: _descriptors_report}
 _SUMMARIES = {AcceptResult: _accept_summary, ReadResult: _read_summary, MultiplexResult: _multiplex_summary,
               HerdLatencyResult: _herd_summary, ReuseportCloseResult: _reuseport_close_summary,
               ReuseportDistributionResult: _distribution_summary, IncomingCpuResult: _incoming_cpu_summary,
               ServeResult: _serve_summary, AcceptLatencyResult: _latency_summary,
-              EpollRefusalResult: _refusal_summary}
+              EpollRefusalResult: _refusal_summary, DescriptorDemos: _descriptors_summary}
 
 
 def register(cls: type, *, summary=None, report=None) -> None:

@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from ...errors import EpollkitError as ExperimentError
+from ...errors import HelperProcessError
 from ...scenarios.calls import Close, Ctl, Dup, Dup2, EpollWait, Open, Read
 from ..harness import WAIT_WCHANS, WorkerGroup, sleeps_in
 from .scenario import _BLOCKED_MAYBE, RUNNERS, _flags, _mask, _Run
@@ -222,7 +222,11 @@ class FdRun(_Run):
         self.ctl_sock = socks.pop("_control")
         self.child_socks = socks
         self.ctl_sock.settimeout(CHILD_START_S)
-        hello = json.loads(self.ctl_sock.recv(65536))
+        try:
+            hello = json.loads(self.ctl_sock.recv(65536))
+        except (OSError, ValueError) as exc:  # TimeoutError is an OSError
+            raise HelperProcessError(f"{self.sc.name}: the second process did not say hello within "
+                                     f"{CHILD_START_S:g} s ({type(exc).__name__})") from None
         self.child_tids = hello["tids"]
 
     def stop_child(self) -> None:
@@ -249,7 +253,7 @@ class FdRun(_Run):
         socket.send_fds(self.ctl_sock, [json.dumps(msg).encode()], msg["nums"])
         reply = json.loads(self.ctl_sock.recv(65536))
         if reply.get("error"):
-            raise ExperimentError(f"{self.sc.name}: the second process could not take the descriptors: "
+            raise HelperProcessError(f"{self.sc.name}: the second process could not take the descriptors: "
                                   f"{reply['error']}")
 
     # ---------------------------------------------------------------------------- objects
@@ -294,7 +298,7 @@ class FdRun(_Run):
             sock.send(json.dumps({"call": encode(c), "deadline_s": left}).encode())
             reply = json.loads(sock.recv(65536))
             if reply.get("error"):
-                raise ExperimentError(f"{self.sc.name}: thread {name} in the second process: "
+                raise HelperProcessError(f"{self.sc.name}: thread {name} in the second process: "
                                       f"{reply['error']}")
             return _BLOCKED_MAYBE if reply.get("blocked") else reply["result"]
         self.parent.deadline = self.hard_deadline
