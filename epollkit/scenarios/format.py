@@ -240,9 +240,6 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             elif kind == "poll":
                 out.append(Poll(obj_of(f"{w}.fd", c.get("fd"), WATCHABLE, names), "poll",
                                 _timeout(f"{w}.timeout", c.get("timeout", -1))))
-            elif kind in fdcalls.CALLS:
-                out.append(fdcalls.parse(
-                    w, kind, c, lambda w2, v: obj_of(w2, v, ("stream", "listener"), names), fdinfo))
             else:
                 op = c.get("op")
                 err = _choose(f"{w}.op", op, OPS, "op")
@@ -291,7 +288,6 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
         expect = _expect(f"{where}: expect", expect, tuple(threads))
     if "selftest" in data:
         _selftest(f"{where}: selftest", data["selftest"], tuple(threads))
-    fdcalls.check(where, fdinfo, threads)
     return Scenario(
         name=name, objects=dict(objects), watch=tuple(watch), threads=threads, kernel=tuple(kernel),
         order=order, start=start, expect=expect, description=str(data.get("description", "")),
