@@ -22,6 +22,7 @@ import socket
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 from ... import strategies
 from ...analysis.summarize import summarize_accept
@@ -30,7 +31,6 @@ from ...records import AcceptResult, WorkerStats
 from ...system import kernel_release
 from ...validate import check_deadline, check_int, check_number
 from ..harness import (
-    EVENTS_PER_WAIT,
     ClientProcess,
     StopSignal,
     WorkerGroup,
@@ -38,6 +38,8 @@ from ..harness import (
     require_linux,
     voluntary_switches,
 )
+from ..harness.sockets import attach_cbpf
+from ..harness.waits import wait_for
 
 DEFAULT_RATE = 400.0  # connections/s: 300 connections take about a second with start-up
 DEFAULT_DEADLINE = 30.0
@@ -129,6 +131,16 @@ def accept(
     return run.execute()
 
 
+@dataclass(slots=True)
+class AcceptCounters:
+    """What one worker counted (its own thread writes them; the main thread reads them after join)."""
+
+    accepts: int = 0  # connections it accepted
+    returns: int = 0  # wait calls that returned for the listener (accept() itself for `blocking`)
+    eagain: int = 0  # accept() calls that found the queue empty
+    epoll_ctl: int = 0  # EPOLL_CTL_MOD re-arms, DEL + ADD rotations
+
+
 class _AcceptRun:
     """One run: sockets, epoll sets, workers and the client, torn down in reverse, always."""
 
@@ -144,7 +156,7 @@ class _AcceptRun:
         for name in strat.flags:
             self.flags |= getattr(select, name)
         self.order: list[int] = []
-        self.stats = [[0, 0, 0, 0] for _ in range(workers)]  # accepts, returns, eagain, epoll_ctl
+        self.stats = [AcceptCounters() for _ in range(workers)]
         self.listeners: list[socket.socket] = []
         self.epolls: list = []
         self.trace: list | None = None
@@ -175,8 +187,6 @@ class _AcceptRun:
                 sock.setblocking(s.wait == "accept")
                 self.listeners.append(sock)
             if s.steer is not None:
-                from .reuseport import attach_cbpf
-
                 # the group's program picks socks[A % n]; socks[] is in listen() order = worker index
                 attach_cbpf(self.listeners[0], s.steer, n_listeners)
 
@@ -226,8 +236,9 @@ class _AcceptRun:
         # the with-block has stopped the workers and closed everything; now report
         group.raise_first_error()
         per_worker = [
-            WorkerStats(worker=i, accepts=a, returns=r, eagain=e, kernel_wakeups=end[i] - base[i])
-            for i, (a, r, e, _ctl) in enumerate(self.stats)
+            WorkerStats(worker=i, accepts=c.accepts, returns=c.returns, eagain=c.eagain,
+                        kernel_wakeups=end[i] - base[i])
+            for i, c in enumerate(self.stats)
         ]
         params = {"rate": self.rate or None, "burst": self.rate == 0, "deadline": self.deadline}
         if s.rotate:
@@ -235,7 +246,7 @@ class _AcceptRun:
         if s.steer is not None:
             params["cbpf"] = s.steer
         if s.wait == "epoll_wait":
-            params["epoll_ctl"] = sum(st[3] for st in self.stats)
+            params["epoll_ctl"] = sum(st.epoll_ctl for st in self.stats)
         return summarize_accept(
             backend="real",
             strategy=s.name,
@@ -287,7 +298,7 @@ class _AcceptRun:
         try:
             fd, addr = lsock._accept()
         except BlockingIOError:
-            st[2] += 1
+            st.eagain += 1
             if self.trace is not None:
                 t = time.monotonic()
                 self.trace.append((index, None, t_call, t, t))
@@ -299,7 +310,7 @@ class _AcceptRun:
         """Book one accepted connection: close it, record who took it, run ``work``, maybe finish."""
         t_return = time.monotonic()
         os.close(fd)
-        self.stats[index][0] += 1
+        self.stats[index].accepts += 1
         self.order.append(index)
         n = len(self.order)
         if self.work is not None:
@@ -332,37 +343,19 @@ class _AcceptRun:
                     if stop.is_set():
                         return
                     raise
-                st[1] += 1  # for `blocking` the wait call is accept() itself
+                st.returns += 1  # for `blocking` the wait call is accept() itself
                 self._accepted(index, fd, addr, t_call)
 
-        if s.wait == "select":
-            while True:
-                readable, _, _ = select.select([lfd, self.stop.fileno()], [], [])
-                if stop.is_set():
-                    return
-                st[1] += 1
-                self._accept_one(index, lsock)
-
-        if s.wait == "poll":
-            poller = select.poll()
-            poller.register(lfd, select.POLLIN)
-            poller.register(self.stop.fileno(), select.POLLIN)
-            while True:
-                events = poller.poll()
-                if stop.is_set():
-                    return
-                st[1] += 1
-                self._accept_one(index, lsock)
-
-        ep = self.epolls[s.epoll_of(index)]
+        ep = self.epolls[s.epoll_of(index)] if self.epolls else None
+        waiter = wait_for(s.wait, lfd, self.stop.fileno(), ep)
         own_accepts = 0
         while True:
-            events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); listener + stop
+            ready = waiter.wait()
             if stop.is_set():
                 return
-            if not any(fd == lfd for fd, _ in events):
+            if not ready:
                 continue
-            st[1] += 1
+            st.returns += 1
             if s.drain:
                 while self._accept_one(index, lsock):
                     pass
@@ -372,14 +365,14 @@ class _AcceptRun:
                 # EPOLLONESHOT disarmed the item in ep_send_events(); ep_modify() re-arms it and, if
                 # the listener is still readable, queues it and wakes one sleeper.
                 ep.modify(lfd, self.flags)
-                st[3] += 1
+                st.epoll_ctl += 1
             if s.rotate and own_accepts and own_accepts % self.rotate_every == 0:
                 # EPOLL_CTL_MOD of an EPOLLEXCLUSIVE item is EINVAL (ep_modify path in
                 # do_epoll_ctl), so rotate by DEL + ADD: the re-added entry goes to the tail of the
                 # listener's wait queue (ep_ptable_queue_proc -> add_wait_queue_exclusive).
                 ep.unregister(lfd)
                 ep.register(lfd, self.flags)
-                st[3] += 2
+                st.epoll_ctl += 2
                 own_accepts = 0
 
 

@@ -47,12 +47,10 @@ What the kernel did, and what Python saw, are two counts per connect:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import select
 import socket
-import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -61,7 +59,7 @@ from contextlib import ExitStack
 from ... import strategies
 from ...analysis.orders import FD_SETSIZE
 from ...analysis.stats import summarize_us
-from ...errors import ExperimentTimeout, ResourceLimit
+from ...errors import ExperimentTimeout, HelperProcessError, ResourceLimit
 from ...records import HerdLatencyResult
 from ...system import kernel_release
 from ..children.herd_client import OK_ERRNOS
@@ -77,8 +75,11 @@ from ..harness import (
     thread_room,
     thread_state,
     thread_wchan,
+    vmrss_kib,
     voluntary_switches,
 )
+from ..harness.sockets import accept_queue_length
+from ..harness.waits import wait_for
 
 SUPPORTED = ("select", "poll", "epoll-lt-private", "epoll-exclusive", "blocking")
 DEFAULT_STRATEGIES = ("select", "epoll-lt-private", "epoll-exclusive")  # the benchmark's three
@@ -131,51 +132,6 @@ def check_limits(strat: strategies.Strategy, most: int) -> None:
 
 
 # ---------------------------------------------------------------------------------- measurement
-
-
-def _vmrss_kib() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def accept_queue_len(sock: socket.socket) -> int:
-    """Connections waiting in a listener's accept queue: for a listening socket ``tcp_get_info()``
-    reports ``sk_ack_backlog`` in ``tcpi_unacked`` (struct tcp_info: 8 bytes of u8 fields, then u32
-    rto, ato, snd_mss, rcv_mss, unacked)."""
-    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
-    return struct.unpack_from("I", info, 24)[0]
-
-
-class _StepClient(ClientProcess):
-    """The measuring client: one connect() per ``step()``."""
-
-    def _readline(self, timeout: float) -> str:
-        # poll(), not select(): this process may hold fds numbered >= FD_SETSIZE (one epoll per waiter)
-        assert self.proc.stdout is not None
-        p = select.poll()
-        p.register(self.proc.stdout.fileno(), select.POLLIN)
-        return self.proc.stdout.readline() if p.poll(max(0.0, timeout) * 1000) else ""
-
-    def step(self, timeout: float) -> dict:
-        self.go()
-        line = self._readline(timeout)
-        if not line:
-            if self.proc.poll() is None:
-                raise ExperimentTimeout(f"the measuring client did not answer within {timeout:.1f} s")
-            raise RuntimeError(f"the measuring client died: {self._stderr() or 'no output'}")
-        return json.loads(line)
-
-    def close(self) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
-            try:
-                self.proc.stdin.close()  # end of input: the client leaves its loop and exits
-                self.proc.wait(timeout=1.0)
-            except Exception:  # noqa: BLE001 - falls back to kill() below
-                pass
-        super().close()
 
 
 def herd_latency(
@@ -256,14 +212,14 @@ class _HerdRun:
                                     f"already uses fd numbers up to FD_SETSIZE ({FD_SETSIZE})")
             port = self.listener.getsockname()[1]
 
-            client = stack.enter_context(_StepClient("epollkit.lab.children.herd_client", [HOST, port]))
+            client = stack.enter_context(ClientProcess("epollkit.lab.children.herd_client", [HOST, port]))
             client.wait_ready(timeout=self._left("the client to start"))
             stack.callback(self._teardown)  # runs first: stop and join the waiters
 
             for n in self.counts:
                 self._grow(n)
                 self._settle(n, "the waiters to block")
-                rss = _vmrss_kib()
+                rss = vmrss_kib()
                 r0, a0, e0 = sum(self.returns), sum(self.accepts), sum(self.eagain)
                 samples, at_us, woken, switches = [], [], 0, 0
                 before = self._switches(n)
@@ -272,7 +228,7 @@ class _HerdRun:
                     self.accepted_ns = 0
                     reply = client.step(self._left("the client's connect()"))
                     if reply.get("errno") not in OK_ERRNOS:
-                        raise RuntimeError(f"connect() to the listener failed: {reply}")
+                        raise HelperProcessError(f"connect() to the listener failed: {reply}")
                     samples.append(reply["us"])
                     if n == 0:
                         self._drain()
@@ -356,7 +312,7 @@ class _HerdRun:
         while True:
             if any(g.failed.is_set() for g in self.groups):
                 self._raise_worker_error()
-            queued = accept_queue_len(self.listener)
+            queued = accept_queue_length(self.listener)
             why = f"{queued} connection(s) still queued" if queued else self._awake(n)
             if not why:
                 return
@@ -436,38 +392,16 @@ class _HerdRun:
                 returns[i] += 1
                 os.close(fd)
                 self.accepts[i] += 1
-        if wait == "select":
-            while True:
-                waiting[i] = True
-                readable, _, _ = select.select([lfd, stop_r], [], [])  # no timeout
-                waiting[i] = False
-                if stop.is_set():
-                    return
-                returns[i] += 1
-                self._try_accept(i)
-        if wait == "poll":
-            poller = select.poll()
-            poller.register(lfd, select.POLLIN)
-            poller.register(stop_r, select.POLLIN)
-            while True:
-                waiting[i] = True
-                poller.poll()  # no timeout
-                waiting[i] = False
-                if stop.is_set():
-                    return
-                returns[i] += 1
-                self._try_accept(i)
-        ep = self.epolls[i]
+        waiter = wait_for(wait, lfd, stop_r, self.epolls[i] if wait == "epoll_wait" else None)
         while True:
             waiting[i] = True
-            events = ep.poll(-1, 2)  # no timeout
+            ready = waiter.wait()  # no timeout
             waiting[i] = False
             if stop.is_set():
                 return
-            if any(fd == lfd for fd, _ in events):
+            if ready:
                 returns[i] += 1
                 self._try_accept(i)
-
 
 def reference_runs() -> list[HerdLatencyResult]:
     """The records ``epollkit record`` stores in ``data/reference/herd_latency.json``: the default sweep

@@ -40,19 +40,17 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 from ... import strategies
 from ...analysis.messages import locate_chunks, stream
-from ...analysis.stats import percentile
 from ...analysis.summarize import summarize_read
 from ...errors import ExperimentTimeout, LeakError
 from ...records import ReaderStats, ReadResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
 from ..harness import (
-    EVENTS_PER_WAIT,
     JOIN_TIMEOUT_S,
     ClientProcess,
     StopSignal,
@@ -61,6 +59,7 @@ from ..harness import (
     require_linux,
     voluntary_switches,
 )
+from ..harness.waits import EpollWait
 
 HOST = "127.0.0.1"
 MIB = 1 << 20
@@ -74,12 +73,6 @@ DEFAULT_DEADLINE = 60.0
 #: strategies the lab runs: the contract's four, plus the early re-arm variant. ``et-once`` (one read
 #: per edge) strands bytes until the next write and would hang at the end; it is model-only.
 SUPPORTED = ("lt", "et", "lt-exclusive", "oneshot", "oneshot-early-rearm")
-
-
-# ----------------------------------------------------------------------------------- the messages
-
-
-# -------------------------------------------------------------------------------- interpretation
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -154,6 +147,17 @@ def read(
     return run.execute()
 
 
+@dataclass(slots=True)
+class ReadCounters:
+    """What one reader counted (its own thread writes them; the main thread reads them after join)."""
+
+    reads: int = 0  # read() calls that returned bytes
+    returns: int = 0  # epoll_wait() returns that reported the stream
+    eagain: int = 0  # read() calls that found nothing
+    epoll_ctl: int = 0  # EPOLL_CTL_MOD re-arms
+    think_sleeps: int = 0  # think_us sleeps: one voluntary switch each, subtracted from the wake-ups
+
+
 class _ReadRun:
     """One run: the connection, epoll sets, readers and the sender, torn down in reverse, always."""
 
@@ -181,7 +185,7 @@ class _ReadRun:
         self.order: list[tuple[int, int]] = []
         self.delivered = 0
         # reads, returns, eagain, epoll_ctl, think sleeps
-        self.stats = [[0, 0, 0, 0, 0] for _ in range(readers)]
+        self.stats = [ReadCounters() for _ in range(readers)]
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.send_stop = threading.Event()
@@ -263,8 +267,9 @@ class _ReadRun:
             raise self.sender_error
 
         per_reader = [
-            ReaderStats(reader=i, reads=st[0], bytes=sum(len(c) for c in self.chunks[i]), returns=st[1],
-                        eagain=st[2], kernel_wakeups=max(0, end[i] - base[i] - st[4]))
+            ReaderStats(reader=i, reads=st.reads, bytes=sum(len(c) for c in self.chunks[i]),
+                        returns=st.returns, eagain=st.eagain,
+                        kernel_wakeups=max(0, end[i] - base[i] - st.think_sleeps))
             for i, st in enumerate(self.stats)
         ]
         deliveries = locate_chunks(self.sent, self.chunks, self.order)
@@ -273,8 +278,8 @@ class _ReadRun:
             "per_send": self.per_send,
             "pace_us": self.pace_us,
             "sender": self.sender,
-            "epoll_ctl": sum(st[3] for st in self.stats),
-            "think_sleeps": sum(st[4] for st in self.stats),
+            "epoll_ctl": sum(st.epoll_ctl for st in self.stats),
+            "think_sleeps": sum(st.think_sleeps for st in self.stats),
             "chunks": len(self.order),
             "messages_per_s": round(self.messages / duration, 1),
             "mb_per_s": round(self.total / duration / 1e6, 3),
@@ -359,16 +364,17 @@ class _ReadRun:
         conn, cfd, size = self.conn, self.conn.fileno(), self.read_size
         stop = group.stop_flag
         early = s.rearm and not s.deliver_before_rearm
+        waiter = EpollWait(cfd, self.stop.fileno(), ep)  # no timeout (module docstring); stream + stop
         group.mark_ready(index)
         while True:
-            events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); stream + stop
+            ready = waiter.wait()
             if stop.is_set():
                 return
-            if not any(fd == cfd for fd, _ in events):
+            if not ready:
                 continue
-            st[1] += 1
+            st.returns += 1
             if self.think_s:
-                st[4] += 1  # one voluntary switch (clock_nanosleep), subtracted from the wake-ups
+                st.think_sleeps += 1  # one voluntary switch (clock_nanosleep), not a wake-up
                 time.sleep(self.think_s)
             eof = False
             pending = []
@@ -376,12 +382,12 @@ class _ReadRun:
                 try:
                     data = conn.recv(size)
                 except BlockingIOError:
-                    st[2] += 1
+                    st.eagain += 1
                     break
                 if not data:
                     eof = True
                     break
-                st[0] += 1
+                st.reads += 1
                 if early:
                     pending.append(data)
                 else:
@@ -394,7 +400,7 @@ class _ReadRun:
                     # it has not delivered; ep_modify() finds the socket readable, queues the item
                     # and wakes another reader, whose newer bytes can reach the stream first.
                     ep.modify(cfd, self.flags)
-                    st[3] += 1
+                    st.epoll_ctl += 1
                     for data in pending:
                         self._deliver(index, data)
                 else:
@@ -402,103 +408,6 @@ class _ReadRun:
                     # woken for this socket while we read and delivered. ep_modify() re-arms it and,
                     # if bytes arrived meanwhile, queues it and wakes one sleeper (no lost wake-up).
                     ep.modify(cfd, self.flags)
-                    st[3] += 1
+                    st.epoll_ctl += 1
             if eof:
                 return  # the sender's side is gone (stopped or failed): nothing more will come
-
-
-# ------------------------------------------------------------------------- sweeps and reference
-
-
-def race_sweep(
-    strategies_: Sequence[str] = SUPPORTED,
-    readers: Sequence[int] = (2,),
-    think_us: Sequence[float] = (0,),
-    *,
-    messages: int = 5_000,
-    repeats: int = 1,
-    **kw,
-) -> list[ReadResult]:
-    """One run per (strategy, readers, think_us, repeat): how often messages split and reorder."""
-    for t in think_us:
-        check_number("think_us", t, 0, MAX_THINK_US)
-    check_int("repeats", repeats, 1, 100)
-    return [read(s, n, messages, think_us=t, **kw)
-            for s in strategies_ for n in readers for t in think_us for _ in range(repeats)]
-
-
-def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
-    """The price of the ONESHOT fix: microseconds per ``epoll_ctl(EPOLL_CTL_MOD)`` re-arm, on a
-    connected socket with nothing to read (so the call does not queue or wake anything).
-
-    Returns ``{"us_per_call": {"median", "p90", "min"}, "calls", "kernel"}`` over batches of ``batch``.
-    """
-    check_int("calls", calls, 1, 10_000_000)
-    check_int("batch", batch, 1, calls)
-    require_linux()
-    flags = select.EPOLLIN | select.EPOLLET | select.EPOLLONESHOT
-    samples = []
-    a, b = socket.socketpair()
-    with a, b, select.epoll() as ep:
-        ep.register(a.fileno(), flags)
-        modify, fd = ep.modify, a.fileno()
-        for _ in range(max(1, calls // batch)):
-            t = time.perf_counter()
-            for _ in range(batch):
-                modify(fd, flags)
-            samples.append((time.perf_counter() - t) / batch * 1e6)
-    samples.sort()
-    return {
-        "us_per_call": {
-            "median": round(percentile(samples, 0.5), 4),
-            "p90": round(percentile(samples, 0.9), 4),
-            "min": round(samples[0], 4),
-        },
-        "calls": len(samples) * batch,
-        "kernel": kernel_release(),
-    }
-
-
-#: what notebook 06 runs live, and ``reference_runs`` records (sender: a process of its own)
-RACE_MESSAGES = 20_000
-SPLIT_SIZE = 100  # 2048 is not a multiple of 100: a read of a full buffer ends inside a message
-SPLIT_THINK_US = (0, 200)
-GROWTH_READERS = (1, 4)  # with the 2-reader runs of the split sweep: 1, 2 and 4 readers
-
-
-def race_runs(repeats: int = 3) -> list[ReadResult]:
-    """2 readers x 20 000 64-byte messages, every lab strategy, ``repeats`` runs each."""
-    return race_sweep(SUPPORTED, (2,), (0,), messages=RACE_MESSAGES, repeats=repeats)
-
-
-def split_runs(repeats: int = 3) -> list[ReadResult]:
-    """2 readers x 20 000 100-byte messages at think_us 0 and 200, ``repeats`` runs each."""
-    return race_sweep(SUPPORTED, (2,), SPLIT_THINK_US, messages=RACE_MESSAGES, message_size=SPLIT_SIZE,
-                      repeats=repeats)
-
-
-def growth_runs(repeats: int = 3) -> list[ReadResult]:
-    """1 and 4 readers x 20 000 100-byte messages at think_us 0 (2 readers: ``split_runs``)."""
-    return race_sweep(SUPPORTED, GROWTH_READERS, (0,), messages=RACE_MESSAGES, message_size=SPLIT_SIZE,
-                      repeats=repeats)
-
-
-def throughput_runs() -> list[ReadResult]:
-    """et and oneshot with 1 and 2 readers: 50 000 messages at 1 message per send(), 320 000 at 16 per
-    send(), sender in its own process; and oneshot with 2 readers and the sender as a thread of this
-    process, for the GIL's share."""
-    out = [read(s, n, 50_000 if k == 1 else 320_000, per_send=k)
-           for s in ("et", "oneshot") for n in (1, 2) for k in (1, 16)]
-    out += [read("oneshot", 2, 50_000 if k == 1 else 320_000, per_send=k, sender="thread") for k in (1, 16)]
-    return out
-
-
-def reference_runs() -> list[ReadResult]:
-    """What ``epollkit record`` stores in ``data/reference/read.json``: ``race_runs``, ``split_runs``,
-    ``growth_runs`` (3 repeats each) and ``throughput_runs``."""
-    return race_runs() + split_runs() + growth_runs() + throughput_runs()
-
-
-# ------------------------------------------------------------------------------ notebook helpers
-
-

@@ -34,13 +34,10 @@ waits for the re-arm (shared) or for its turn on the worker's ready list (sharde
 
 from __future__ import annotations
 
-import os
 import random
 import select
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -50,8 +47,7 @@ from ... import strategies
 from ...analysis import queueing
 from ...analysis.queueing import model_prediction
 from ...analysis.stats import latency_stats
-from ...data import ROOT
-from ...errors import ExperimentTimeout
+from ...errors import ExperimentTimeout, HelperProcessError
 from ...records import ServeResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
@@ -128,21 +124,6 @@ def serve(
                      deadline).execute()
 
 
-class _GeneratorProcess(ClientProcess):
-    """``ClientProcess`` for the request generator, which inherits the connections' client ends."""
-
-    def __init__(self, args, fds):  # as ClientProcess.__init__, plus pass_fds
-        env = dict(os.environ)
-        root = str(ROOT)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "epollkit.lab.children.serve_generator", *map(str, args),
-             ",".join(map(str, fds))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-            pass_fds=fds,
-        )
-
-
 class _ServeRun:
     def __init__(self, strategy, workers, utilization, plan, service_ms, cv, connections, seed, deadline):
         self.strategy = strategy
@@ -187,9 +168,11 @@ class _ServeRun:
             for j, fd in enumerate(self.servers):
                 self.epolls[self.strat.epoll_of(j % self.workers)].register(fd, self.flags)
 
-            gen = stack.enter_context(_GeneratorProcess(
+            fds = [c.fileno() for c in self.clients]  # the generator inherits the client ends
+            gen = stack.enter_context(ClientProcess(
+                "epollkit.lab.children.serve_generator",
                 [self.workers, self.utilization, len(self.plan), self.service_ms, self.cv,
-                 self.connections, self.seed], [c.fileno() for c in self.clients]))
+                 self.connections, self.seed, ",".join(map(str, fds))], pass_fds=fds))
             for c in self.clients:  # the generator holds its own copies; ours would only keep them open
                 c.close()
             gen.wait_ready()
@@ -210,7 +193,7 @@ class _ServeRun:
             else:
                 report = gen.result(timeout=5.0)  # the last answer is on its way: a moment
                 if report.get("error"):
-                    raise RuntimeError(f"the request generator failed: {report['error']}")
+                    raise HelperProcessError(f"the request generator failed: {report['error']}")
             duration = time.monotonic() - t0
         group.raise_first_error()
         return self._summarize(duration, report)
