@@ -42,7 +42,7 @@ def stamp(path: Path, nb, seconds: float) -> str:
 
     strip_widget_state(nb)
     nbformat.write(nb, path)
-    return f"| {path.stem[:2]} | {seconds:.0f} s | {reading_minutes(nb)} min |"
+    return f"| {path.stem.split('_')[0]} | {seconds:.0f} s | {reading_minutes(nb)} min |"
 
 
 def update_instructors(rows: list[str]) -> None:
