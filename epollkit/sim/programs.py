@@ -22,6 +22,7 @@ import string
 from .. import strategies as vocab
 from ..analysis.summarize import summarize_accept, summarize_read
 from ..records import ReaderStats, WorkerStats
+from ..scenarios.calls import Connect, ConnectAny, Write
 from ..scenarios.format import MAX_WRITE
 from ..scenarios.generation import generation
 from . import rules
@@ -183,11 +184,11 @@ def accept_setup(strategy: str, workers: int, connections: int, *, kernel="newes
         st.threads[n] = Thread(n, ThreadState.RUNNING, programs[n].start())
     if s.steer is not None:  # a CBPF program picks the listener: the model lets the kernel move choose
         how = "by the CPU that handles it" if s.steer == "cpu" else "at random"
-        events = tuple(("connect-any", tuple(listeners), how) for _ in range(connections))
+        events = tuple(ConnectAny.to(tuple(listeners), how) for _ in range(connections))
     elif len(listeners) > 1:  # the kernel's 4-tuple hash (a stand-in: reuseport_pick)
-        events = tuple(("connect", listeners[reuseport_pick(k, workers)]) for k in range(1, connections + 1))
+        events = tuple(Connect.to(listeners[reuseport_pick(k, workers)]) for k in range(1, connections + 1))
     else:
-        events = tuple(("connect", "l0") for _ in range(connections))
+        events = tuple(Connect.to("l0") for _ in range(connections))
     params = {"strategy": strategy, "workers": workers, "connections": connections, "kernel": label,
               "rules": gen.describe()}
     if s.rotate:
@@ -224,7 +225,7 @@ def read_setup(strategy: str, readers: int, messages: int, message_size: int = 1
     for i, n in enumerate(names):
         programs[n] = ReadLoop(s, f"e{s.epoll_of(i)}", "s0", read_size)
         st.threads[n] = Thread(n, ThreadState.RUNNING, programs[n].start())
-    events = tuple(("write", "s0", message_size) for _ in range(messages))
+    events = tuple(Write.to("s0", message_size) for _ in range(messages))
     params = {"strategy": strategy, "readers": readers, "messages": messages,
               "message_size": message_size, "read_size": read_size, "kernel": label, "rules": gen.describe()}
     return Setup(f"read {strategy} x{readers}, {messages} messages", world, st, programs, events,

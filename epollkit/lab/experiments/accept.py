@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 from ... import strategies
 from ...analysis.summarize import summarize_accept
-from ...errors import ExperimentTimeout
 from ...records import AcceptResult, WorkerStats
 from ...system import kernel_release
 from ...validate import check_deadline, check_int, check_number
@@ -38,6 +37,7 @@ from ..harness import (
     require_linux,
     voluntary_switches,
 )
+from ..harness.experiment import start_workers
 from ..harness.sockets import attach_cbpf
 from ..harness.waits import wait_for
 
@@ -212,12 +212,9 @@ class _AcceptRun:
             client = stack.enter_context(ClientProcess(module, args))
             client.wait_ready()
 
-            group = WorkerGroup(self.workers, self._worker, name=f"accept-{s.name}", stop=self.stop)
+            group = start_workers(stack, self.workers, self._worker, name=f"accept-{s.name}",
+                                  stop=self.stop, listeners=self.listeners)
             self.group = group
-            stack.callback(self._stop, group)
-            group.start()
-            if not group.wait_blocked(timeout=10.0):
-                raise ExperimentTimeout("workers did not all reach their wait within 10 s")
             base = [voluntary_switches(t) for t in group.tids]
 
             t0 = time.monotonic()
@@ -279,16 +276,6 @@ class _AcceptRun:
                 self.client_result = client.result(timeout=1.0)
                 watching = [self.done_r]
                 grace_until = time.monotonic() + 2.0
-
-    def _stop(self, group: WorkerGroup) -> None:
-        self.stop.set()  # wakes every select/poll/epoll waiter (group.join re-pokes it)
-        for sock in self.listeners:
-            try:
-                # wakes threads blocked in accept() (inet_csk_listen_stop -> EINVAL)
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        group.join()
 
     # ------------------------------------------------------------------------------------ workers
 

@@ -78,6 +78,7 @@ from ..harness import (
     vmrss_kib,
     voluntary_switches,
 )
+from ..harness.experiment import stop_workers
 from ..harness.sockets import accept_queue_length
 from ..harness.waits import wait_for
 
@@ -349,15 +350,8 @@ class _HerdRun:
             threading.stack_size(old)
 
     def _teardown(self) -> None:
-        self.stop.set()  # readable for good: wakes every select/poll/epoll waiter (joins re-poke it)
         try:
-            # wakes the threads blocked in accept() (inet_csk_listen_stop -> EINVAL)
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        try:
-            for g in self.groups:
-                g.join()
+            stop_workers(self.stop, *self.groups, listeners=[self.listener])
         finally:
             for ep in reversed(self.epolls):
                 ep.close()

@@ -59,6 +59,7 @@ from ..harness import (
     require_linux,
     voluntary_switches,
 )
+from ..harness.experiment import start_workers
 from ..harness.waits import EpollWait
 
 HOST = "127.0.0.1"
@@ -230,13 +231,9 @@ class _ReadRun:
                 ep.register(cfd, self.flags)
                 self.epolls.append(ep)
 
-            group = WorkerGroup(self.readers, self._reader, name=f"read-{s.name}", stop=self.stop)
-            # one callback stops everything in order: readers woken, sender's socket shut down, sender
-            # joined, readers joined (see _stop)
-            stack.callback(self._stop, group, out)
-            group.start()
-            if not group.wait_blocked(timeout=10.0):
-                raise ExperimentTimeout("readers did not all reach their wait within 10 s")
+            stack.callback(self._check_sender)  # runs after the readers' teardown below
+            group = start_workers(stack, self.readers, self._reader, name=f"read-{s.name}",
+                                  stop=self.stop, then=lambda: self._stop_sender(out), what="readers")
             base = [voluntary_switches(t) for t in group.tids]
             t0 = time.perf_counter()
             if client is not None:
@@ -302,22 +299,21 @@ class _ReadRun:
         """Block until every byte is delivered or a reader failed (True), or the deadline (False)."""
         return self.done.wait(self.deadline)
 
-    def _stop(self, group: WorkerGroup, out: socket.socket | None) -> None:
-        """Teardown, in order: stop flag -> wake every reader -> shut the sender's socket down -> join
-        the sender thread -> join the readers. ``LeakError`` if a thread is still alive. (A sender
-        process is killed and reaped afterwards by its ``ClientProcess``.)"""
-        self.stop.set()  # wakes the readers in every epoll set (group.join re-pokes it)
+    def _stop_sender(self, out: socket.socket | None) -> None:
+        """The read experiment's part of the teardown (harness.stop_workers runs it after the stop
+        signal and before joining the readers): stop a sender thread. (A sender process is killed and
+        reaped afterwards by its ``ClientProcess``.)"""
         self.send_stop.set()  # a pacing sender stops waiting
         if out is not None:
             try:
                 out.shutdown(socket.SHUT_RDWR)  # a sender blocked in send() returns (EPIPE)
             except OSError:
                 pass
-        sender = self.sender_thread
-        if sender is not None:
-            sender.join(JOIN_TIMEOUT_S)
-        group.join()
-        if sender is not None and sender.is_alive():
+        if self.sender_thread is not None:
+            self.sender_thread.join(JOIN_TIMEOUT_S)
+
+    def _check_sender(self) -> None:
+        if self.sender_thread is not None and self.sender_thread.is_alive():
             raise LeakError("the sender thread did not stop")
 
     # -------------------------------------------------------------------------------------- sender

@@ -46,6 +46,7 @@ from ...scenarios.format import Scenario, load
 from ...scenarios.generation import Generation, generation
 from ...system import this_release
 from ..harness import StopSignal, WorkerGroup, check_fd_budget, require_linux, sleeps_in
+from ..harness.experiment import stop_workers
 
 TAIL_S = 1.0  # a call still blocked this long after the last kernel event is reported "blocked"
 SETTLE_S = 0.03  # how long every thread must stay asleep before "all blocked" is believed
@@ -261,16 +262,9 @@ class _Run:
                 raise OSError(err, f"write of {n} bytes in a burst: {os.strerror(err)}")
 
     def teardown(self, group: WorkerGroup) -> None:
-        self.stop.set()
-        for g in self.gates:  # a thread still at its gate sees the stop flag and leaves
-            g.set()
-        for name, kind in self.sc.objects.items():
-            if kind == "listener":
-                try:
-                    self.fds[name].shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in accept()
-                except OSError:
-                    pass
-        group.join()
+        listeners = [self.fds[n] for n, kind in self.sc.objects.items() if kind == "listener"]
+        # a thread still at its start gate sees the stop flag and leaves
+        stop_workers(self.stop, group, listeners=listeners, then=lambda: [g.set() for g in self.gates])
         for c in self.accepted + self.clients:
             c.close()
 

@@ -52,6 +52,7 @@ from ...records import ServeResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
 from ..harness import ClientProcess, StopSignal, WorkerGroup, check_fd_budget, require_linux
+from ..harness.experiment import start_workers
 
 STRATEGIES = tuple(strategies.SERVE)
 REQUEST = struct.Struct("<II")  # request id, service time in microseconds
@@ -176,12 +177,8 @@ class _ServeRun:
             for c in self.clients:  # the generator holds its own copies; ours would only keep them open
                 c.close()
             gen.wait_ready()
-            group = WorkerGroup(self.workers, self._worker, name=f"serve-{self.strategy}",
-                                stop=self.stop)
-            stack.callback(self._stop, group)
-            group.start()
-            if not group.wait_blocked(timeout=10.0):
-                raise ExperimentTimeout("workers did not all reach their wait within 10 s")
+            group = start_workers(stack, self.workers, self._worker, name=f"serve-{self.strategy}",
+                                  stop=self.stop)
             t0 = time.monotonic()
             gen.go()
             finished = self._wait_done()
@@ -200,10 +197,6 @@ class _ServeRun:
 
     def _wait_done(self) -> bool:
         return self.done.wait(self.deadline)
-
-    def _stop(self, group: WorkerGroup) -> None:
-        self.stop.set()
-        group.join()  # writes the stop eventfd again while a worker is still asleep
 
     def _worker(self, index: int, group: WorkerGroup) -> None:
         try:
