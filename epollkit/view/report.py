@@ -20,6 +20,7 @@ from ..records import (
     ReuseportCloseResult,
     ReuseportDistributionResult,
     ServeResult,
+    UringAcceptResult,
 )
 
 
@@ -258,6 +259,16 @@ def _descriptors_summary(r: DescriptorDemos) -> str:
             f"{r.asyncio.get('ghost_callbacks_in_window', '?')} ghost callbacks")
 
 
+# ------------------------------------------------------------------------------------------ io_uring
+
+
+def _uring_summary(r: UringAcceptResult) -> str:
+    shares = "/".join(str(w["accepts"] if isinstance(w, dict) else w.accepts) for w in r.per_worker)
+    return (f"{r.strategy} ({_source(r)}, setup {r.setup}): {r.kernel_wakeups_per_connection:.2f} kernel "
+            f"wake-ups per connection; busiest ring {r.max_share:.0%} (accepts {shares}); "
+            f"{r.rearms} multishot re-arms; lost {r.lost}")
+
+
 _REPORTS = {AcceptResult: _accept_report, ReadResult: _read_report, MultiplexResult: _multiplex_report,
             HerdLatencyResult: _herd_report, ReuseportCloseResult: _reuseport_close_report,
             DescriptorDemos: _descriptors_report}
@@ -265,7 +276,8 @@ _SUMMARIES = {AcceptResult: _accept_summary, ReadResult: _read_summary, Multiple
               HerdLatencyResult: _herd_summary, ReuseportCloseResult: _reuseport_close_summary,
               ReuseportDistributionResult: _distribution_summary, IncomingCpuResult: _incoming_cpu_summary,
               ServeResult: _serve_summary, AcceptLatencyResult: _latency_summary,
-              EpollRefusalResult: _refusal_summary, DescriptorDemos: _descriptors_summary}
+              EpollRefusalResult: _refusal_summary, DescriptorDemos: _descriptors_summary,
+              UringAcceptResult: _uring_summary}
 
 
 def register(cls: type, *, summary=None, report=None) -> None:
