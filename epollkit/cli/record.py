@@ -28,6 +28,9 @@ RECORDERS = {
     "uring_accept": "epollkit.lab.experiments.uring_accept:reference_runs",
     "descriptors": "epollkit.conformance:descriptor_reference_runs",
     "worker": "epollkit.lab.experiments.worker:reference_runs",
+    "select_terms": "epollkit.lab.experiments.course_demos:select_terms_runs",
+    "epoll_primer": "epollkit.lab.experiments.course_demos:epoll_primer_runs",
+    "which_to_use": "epollkit.view.report_text:which_to_use_runs",
 }
 
 

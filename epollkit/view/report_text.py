@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = ["SUMMARY_COLUMNS", "bullets", "compare_throughput", "guide_saw", "loop_source",
            "model_read_verdicts", "outcome_text", "scenario_lines", "scenario_rows", "seconds",
-           "summary_rows", "trigger_table", "verdict_lines"]
+           "summary_rows", "trigger_table", "verdict_lines", "which_to_use_runs"]
 
 
 def bullets(lines: Iterable[str]) -> str:
@@ -270,3 +270,12 @@ def select_terms_text(terms: dict) -> str:
         f"{per_fd_ns:.0f} ns per watched descriptor (its ->poll(), and CPython's own work to build the "
         "bitmap; with timeout 0 no wait-queue entry is hung)",
     ])
+
+
+def which_to_use_runs(workers: int = 4) -> list[dict]:
+    """What ``data/reference/which_to_use.json`` holds: notebook 10's table, measured here (every accept
+    strategy paced and in bursts, every read pattern racing) beside the model's read verdicts."""
+    from ..lab.experiments.guide import READ_OF, accept_runs, read_runs
+
+    rows = summary_rows(accept_runs(workers), read_runs(), model_read_verdicts(READ_OF.values()), READ_OF)
+    return [{"experiment": "which_to_use", "backend": "real", "workers": workers, "rows": rows}]
