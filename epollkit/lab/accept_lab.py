@@ -27,7 +27,7 @@ from .. import strategies
 from ..errors import ExperimentTimeout
 from ..results import AcceptResult, WorkerStats, summarize_accept
 from ..system import kernel_release
-from ..validate import check_deadline, check_int, check_number
+from ..validate import check_bool, check_callable, check_deadline, check_int, check_number
 from ._harness import (
     ClientProcess,
     WorkerGroup,
@@ -66,8 +66,8 @@ def validate(strategy, workers, connections, rate, deadline, rotate_every) -> st
     strat = strategies.get("accept", strategy, SUPPORTED)
     check_int("workers", workers, 1, MAX_WORKERS)
     check_int("connections", connections, 1, MAX_CONNECTIONS)
-    if rate is not None:
-        check_number("rate", rate, 0, 1e7, open_low=True)
+    if rate is not None:  # at least one connect per 1000 s: a slower pace overflows the client's clock
+        check_number("rate", rate, 0.001, 1e7)
     check_deadline(deadline)
     check_int("rotate_every", rotate_every, 1, 1_000_000)
     return strat
@@ -109,7 +109,12 @@ def accept(
                   ``python -m module *f(port)`` (same ready/go/one-JSON-line protocol as ``_client``);
                   its JSON result is stored back under ``client["result"]``
     """
+    check_bool("burst", burst)
+    if not burst and rate is None:
+        raise ValueError("rate must be a number of connections per second (0.001 to 1e7) unless burst=True, "
+                         "not None")
     strat = validate(strategy, workers, connections, None if burst else rate, deadline, rotate_every)
+    check_callable("work", work)
     _check_trace(trace)
     if client is not None and not (isinstance(client, dict) and isinstance(client.get("module"), str)
                                    and callable(client.get("args"))):
