@@ -220,12 +220,22 @@ class _Run:
         return False
 
     def fire(self, ev) -> None:
-        if ev[0] == "connect":
-            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.clients.append(c)
-            c.connect(self.addr[ev[1]])  # the handshake completes: sk_data_ready() on the listener
-        else:
-            self.peers[ev[1]].sendall(b"x" * ev[2])  # unix_stream_sendmsg(): one wake-up
+        """One kernel event, itself bounded in time: a connect() into a full accept queue (the SYN is
+        dropped while ``sk_acceptq_is_full()``) or a write into a full stream would block for good."""
+        try:
+            if ev[0] == "connect":
+                c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                self.clients.append(c)
+                c.settimeout(BLOCK_TIMEOUT_S)
+                c.connect(self.addr[ev[1]])  # the handshake completes: sk_data_ready() on the listener
+            else:
+                peer = self.peers[ev[1]]
+                peer.settimeout(BLOCK_TIMEOUT_S)
+                peer.sendall(b"x" * ev[2])  # unix_stream_sendmsg(): one wake-up
+        except TimeoutError:  # socket.timeout
+            what = f"connect() to {ev[1]}" if ev[0] == "connect" else f"a write of {ev[2]} bytes to {ev[1]}"
+            raise ExperimentTimeout(f"{self.sc.name}: {what} did not complete within {BLOCK_TIMEOUT_S} s "
+                                    "(nobody takes what the scenario sends)") from None
 
     def teardown(self, group: WorkerGroup) -> None:
         self.stop.set()

@@ -12,11 +12,18 @@ from collections import deque
 from dataclasses import dataclass
 
 from ..errors import EpollkitError
+from ..validate import check_int
 from .machine import Machine, Setup
 from .properties import NAMES
 from .trace import Trace, replay, to_json
 
 DEFAULT_BUDGET = 1_000_000
+# Memory an exploration may add to the process (its state index, parents and frontier grow with every
+# state: 0.6-1.7 KB each for the accept model's documented maxima). 256 MiB keeps a notebook kernel on
+# a 1-2 GB Binder pod alive; at about 40 000 states/s an exploration that cannot fit fails in seconds.
+DEFAULT_MEMORY = 256 * 1024 * 1024
+_CHECK_EVERY = 2048  # states between two memory checks
+_EST_BYTES = 1024  # bytes per state assumed where the resident size cannot be read (no /proc)
 
 
 class StateBudgetExceeded(EpollkitError):
@@ -54,10 +61,34 @@ class Exploration:
         return {p: t.to_list() for p, t in self.witnesses.items()}
 
 
-def explore(setup: Setup, budget: int = DEFAULT_BUDGET) -> Exploration:
-    """Visit every reachable state of ``setup``; raise StateBudgetExceeded past ``budget`` states."""
-    if not isinstance(budget, int) or budget < 1:
-        raise ValueError(f"budget must be a positive integer, not {budget!r}")
+def _resident() -> int | None:
+    """This process's resident set in bytes (``/proc/self/statm``), or None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+try:
+    import os as _os
+
+    _PAGE = _os.sysconf("SC_PAGE_SIZE")
+except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+    _PAGE = 4096
+
+
+def explore(setup: Setup, budget: int = DEFAULT_BUDGET, *, max_memory: int = DEFAULT_MEMORY) -> Exploration:
+    """Visit every reachable state of ``setup``; raise StateBudgetExceeded past ``budget`` states or
+    once the exploration has grown the process by more than ``max_memory`` bytes (its resident size,
+    read every few thousand states; where it cannot be read, 1 KiB per state is assumed)."""
+    from .trace import check_setup
+
+    check_setup(setup)
+    check_int("budget", budget, 1, 100_000_000)
+    check_int("max_memory", max_memory, 1 << 20, 1 << 40)
+    base = _resident()
+    next_check = _CHECK_EVERY
     m = Machine(setup)
     root = setup.initial
     index = {root.key(): 0}
@@ -82,6 +113,16 @@ def explore(setup: Setup, budget: int = DEFAULT_BUDGET) -> Exploration:
                     raise StateBudgetExceeded(
                         f"exploring {setup.name!r} passed the budget of {budget} states; "
                         "use fewer threads or events, or raise the budget")
+                if j >= next_check:
+                    next_check += _CHECK_EVERY
+                    now = _resident()
+                    grown = j * _EST_BYTES if now is None or base is None else now - base
+                    if grown > max_memory:
+                        raise StateBudgetExceeded(
+                            f"exploring {setup.name!r} passed the memory budget of {max_memory >> 20} MiB "
+                            f"after {j} states ({len(order)} still to expand, about "
+                            f"{grown // max(j, 1)} bytes each); use fewer threads or events, or raise "
+                            "max_memory")
                 index[k] = j
                 parent.append((i, move))
                 depth.append(depth[i] + 1)
