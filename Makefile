@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=180 \
           --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test unit notebooks execute record bench lint venv clean
+.PHONY: lab test unit notebooks execute record bench lint venv clean fuzz interrupts
 
 venv: $(STAMP)
 
@@ -27,6 +27,12 @@ test: $(STAMP) lint  ## every unit test and every notebook (nbval)
 
 unit: $(STAMP)
 	$(PY) -m pytest tests
+
+fuzz: $(STAMP)  ## the property-based contract test with 400 examples per property (minutes)
+	EPOLLKIT_FUZZ_EXAMPLES=400 $(PY) -m pytest -q tests/test_contract_fuzz.py
+
+interrupts: $(STAMP)  ## Ctrl-C at 40 moments of every experiment, checking fds, threads and children
+	EPOLLKIT_INTERRUPT_MOMENTS=40 $(PY) -m pytest -q tests/test_interrupts.py
 
 notebooks: $(STAMP)
 	$(PY) -m pytest notebooks $(NBVAL)

@@ -404,3 +404,22 @@ def test_model_calls_refuse_bad_arguments_with_value_error(call, says):  # F22
     setup = sim.load("lt-one-write-two-threads").setup()
     with pytest.raises(ValueError, match=says):
         call(setup)
+
+
+def test_a_dict_and_its_json_text_meet_the_same_depth_limit(tmp_path):  # found by test_contract_fuzz
+    from epollkit.sim.scenario_file import MAX_DEPTH
+
+    nested: object = "ok"
+    for _ in range(MAX_DEPTH - 1):
+        nested = [nested]
+    d = {"name": "x", "objects": {"e0": "epoll"}, "threads": {"A": [{"call": "epoll_wait", "epoll": "e0"}]},
+         "post": nested}
+    text = json.dumps(d)
+    outcomes = []
+    for source in (d, text, write(tmp_path, "d.json", text)):
+        try:
+            sim.load(source)
+            outcomes.append("loaded")
+        except ValueError as exc:
+            outcomes.append("deep" if "nested" in str(exc) else "other")
+    assert len(set(outcomes)) == 1, outcomes
