@@ -69,7 +69,8 @@ ARGV = st.one_of(
         lambda v: ["--strategy", v]),
         opt("--workers", st.integers(1, 3)), opt("--connections", st.integers(1, 8)),
         st.one_of(opt("--rate", st.sampled_from([200, 2000])), flag("--burst")),
-        opt("--deadline", st.sampled_from([5, 10])), opt("--rotate-every", st.integers(1, 4)), flag("--json")),
+        opt("--deadline", st.sampled_from([5, 10])), opt("--rotate-every", st.integers(1, 4)),
+        flag("--json")),
     command("read", st.sampled_from(list(READ)).map(lambda s: ["--strategy", s]),
             opt("--readers", st.integers(1, 3)), st.sampled_from([["--messages", "50"]]).map(list)
             | NASTY.map(lambda v: ["--messages", v]), opt("--message-size", st.integers(1, 256)),
@@ -142,7 +143,8 @@ def test_every_generated_command_line_keeps_the_contract(argv):
 
 # ------------------------------------------------------------------------------ scenario documents
 
-JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-2, 70), st.integers(), st.floats(allow_nan=False),
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-2, 70), st.integers(),
+                      st.floats(allow_nan=False),
                       st.text(max_size=8), st.sampled_from(["e0", "s0", "l0", "A", "EPOLLIN", "EPOLLET",
                                                             "EPOLLEXCLUSIVE", "read", "accept", "x" * 500]))
 JSON = st.recursive(JSON_LEAF, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
