@@ -38,7 +38,7 @@ notebooks: $(STAMP)
 	$(PY) -m pytest notebooks $(NBVAL)
 
 execute: $(STAMP)  ## re-run every notebook in place, strip widget metadata
-	$(PY) -m epollkit.notebook execute notebooks/*.ipynb
+	$(PY) -m epollkit.view.notebook execute notebooks/*.ipynb
 
 record: $(STAMP)  ## refresh the reference results under data/reference
 	$(PY) -m epollkit record --out data/reference

@@ -30,9 +30,10 @@ def timed(label: str, fn) -> object:
 def cells() -> None:
     from epollkit import sim
     from epollkit.lab import accept
-    from epollkit.lab import fixes_lab as F
-    from epollkit.lab import latency_lab as L
-    from epollkit.lab import reuseport_lab as R
+    from epollkit.lab.experiments import latency as L
+    from epollkit.lab.experiments import reuseport as R
+    from epollkit.lab.experiments import sweeps as F
+    from epollkit.sim import bounds
 
     print("default experiment cells (live):")
     timed("04 wake order, 5 strategies x 3 workers x 6 connections",
@@ -44,7 +45,8 @@ def cells() -> None:
     timed("04 rotation sweep, 5 values of K", F.rotate_sweep)
     timed("04 ET+ONESHOT price, 4 strategies x 1000 connections", F.oneshot_price)
     timed("04 model: max accepting over all states, 3 strategies",
-          lambda: [F.model_max_accepting(s, 3, 3) for s in ("epoll-oneshot", "epoll-et", "epoll-exclusive")])
+          lambda: [bounds.model_max_accepting(s, 3, 3)
+                   for s in ("epoll-oneshot", "epoll-et", "epoll-exclusive")])
     timed("04 EINVAL refusals", F.refusals)
     timed("04 latency, 2 strategies x 2 loads x 300 connections",
           lambda: L.latency_sweep(("blocking", "reuseport"), (0.5, 0.8), connections=300))
@@ -60,7 +62,7 @@ def cells() -> None:
 
 
 def latency() -> None:
-    from epollkit.lab.latency_lab import accept_latency
+    from epollkit.lab.experiments.latency import accept_latency
 
     print(f"accept latency at 50 % load vs M/M/c (4 workers, 5 ms mean work, 1000 connections, "
           f"{REPEATS} seeds each):")

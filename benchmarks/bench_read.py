@@ -15,7 +15,7 @@ import statistics
 import sys
 import time
 
-from epollkit.lab.read_lab import epoll_ctl_cost, read
+from epollkit.lab.experiments.read import epoll_ctl_cost, read
 
 REPEATS = 5
 

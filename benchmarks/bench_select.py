@@ -13,8 +13,9 @@ import os
 import platform
 import time
 
-from epollkit import published
-from epollkit.lab import herd, multiplex_lab
+from epollkit.analysis import published
+from epollkit.lab.experiments import herd
+from epollkit.lab.experiments import multiplex as multiplex_lab
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ def main() -> int:
     total = 0.0
     for f in SCENARIOS:
         sc = sim.load(f)
-        ex, dt = cpu(lambda sc=sc: sim.explore(sc.setup()))
+        ex, dt = cpu(lambda sc=sc: sim.explore(sim.setup(sc)))
         total += dt
         if ex.states > worst[2]:
             worst = (dt, f.stem, ex.states)

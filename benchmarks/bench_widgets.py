@@ -12,7 +12,7 @@ import statistics
 import time
 
 from epollkit import sim
-from epollkit.widgets import scheduler
+from epollkit.view.widgets import scheduler
 
 NOTEBOOK_03 = ["blocking", "select", "epoll-lt", "epoll-et", "epoll-oneshot", "epoll-lt-private",
                "epoll-et-private", "epoll-exclusive", "reuseport", "epoll-et-once"]

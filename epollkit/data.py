@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import system
-from .results import from_dict
+from .records import from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "data"

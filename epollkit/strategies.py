@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# epoll_wait(maxevents) of every worker that waits in epoll: its own fd (listener or stream) and the stop
+# signal. Shared by the lab harness and the model of its stop protocol (epollkit.sim.stop).
+EVENTS_PER_WAIT = 2
+
 
 @dataclass(frozen=True)
 class Strategy:

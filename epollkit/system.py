@@ -30,6 +30,12 @@ def kernel_release() -> str:
     return platform.release()
 
 
+def this_release() -> str:
+    """The running kernel's release on Linux; "newest" elsewhere (the model's rules for a reader on
+    macOS or Windows). Pass it as ``kernel=`` to the model to imitate THIS machine's kernel."""
+    return platform.release() if platform.system() == "Linux" else "newest"
+
+
 def cpu_model() -> str:
     """The CPU model name from ``/proc/cpuinfo`` (or ``platform.processor()`` elsewhere)."""
     try:

@@ -15,7 +15,7 @@ import pytest
 
 from epollkit import strategies
 from epollkit.lab import accept
-from epollkit.lab.accept_lab import SUPPORTED
+from epollkit.lab.experiments.accept import SUPPORTED
 
 from .conftest import assert_same_resources, linux_only, snapshot
 
@@ -150,14 +150,15 @@ def test_edge_triggered_drain_ends_every_wakeup_in_eagain():
 
 
 def test_import_epollkit_loads_no_matplotlib_ipywidgets_or_pandas():
-    code = ("import sys, epollkit, epollkit.lab, epollkit.results, epollkit.strategies;"
+    code = ("import sys, epollkit, epollkit.lab, epollkit.records, epollkit.strategies;"
             "print([m for m in ('matplotlib', 'ipywidgets', 'pandas') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_to_frame_gives_one_row_per_worker():
-    from epollkit.results import WorkerStats, summarize_accept
+    from epollkit.analysis.summarize import summarize_accept
+    from epollkit.records import WorkerStats
 
     r = summarize_accept(backend="sim", strategy="blocking", connections=3,
                          per_worker=[WorkerStats(0, 2, 2, 0, 2), WorkerStats(1, 1, 1, 0, 1)],

@@ -87,7 +87,8 @@ def test_binder_requirements_install_into_a_fresh_venv_and_import_epollkit(tmp_p
     )
     assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-3000:]
     check = subprocess.run(
-        [str(py), "-c", "import epollkit, epollkit.notebook, ipywidgets, matplotlib, pandas, jupyterlab; "
+        [str(py), "-c", "import epollkit, epollkit.view.notebook, ipywidgets, matplotlib, pandas, "
+                        "jupyterlab; "
                         "print(epollkit.__file__)"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )

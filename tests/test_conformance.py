@@ -32,7 +32,7 @@ def _key(outcome) -> str:
 
 
 def _model(sc, kernel) -> list:
-    return sorted(map(_key, sim.explore(sc.setup(kernel)).outcome_set()))
+    return sorted(map(_key, sim.explore(sim.setup(sc, kernel)).outcome_set()))
 
 
 def test_the_suite_has_at_least_24_scenarios_with_expect():

@@ -199,7 +199,7 @@ def test_connects_beyond_the_backlog_are_refused_by_the_loader():  # F25
 @linux_only
 def test_a_write_nobody_reads_times_out_instead_of_hanging(no_leaks):  # F25
     from epollkit.errors import ExperimentTimeout
-    from epollkit.lab.scenario import BLOCK_TIMEOUT_S, run_scenario
+    from epollkit.lab.experiments.scenario import BLOCK_TIMEOUT_S, run_scenario
 
     d = doc(threads={"A": [{"call": "epoll_wait", "epoll": "e0", "maxevents": 1, "timeout": 0}]},
             kernel=[{"write": "s0", "bytes": 32768}] * 60, order="kernel-first")
@@ -215,7 +215,7 @@ def test_a_write_nobody_reads_times_out_instead_of_hanging(no_leaks):  # F25
 
 @linux_only
 def test_real_backend_reports_the_kernel_result_when_the_model_is_too_large(tmp_path, capsys):  # F2
-    from epollkit.cli import scenario as cmd
+    from epollkit import conformance as cmd
 
     names = [f"T{i}" for i in range(10)]
     d = {"name": "ten blockers, one write", "objects": {"e0": "epoll", "s0": "stream"},
@@ -374,7 +374,9 @@ def test_accept_parameters_are_checked_before_anything_is_created(no_leaks, kw, 
     (lambda f, r: r.race_sweep("lt"), "strategies_ must be a non-empty list"),
 ])
 def test_sweeps_check_every_element_before_the_first_run(no_leaks, monkeypatch, call, says):  # F21
-    from epollkit.lab import accept_lab, fixes_lab, read_lab
+    from epollkit.lab.experiments import accept as accept_lab
+    from epollkit.lab.experiments import read as read_lab
+    from epollkit.lab.experiments import sweeps as fixes_lab
 
     ran = []
     monkeypatch.setattr(fixes_lab, "accept", lambda *a, **k: ran.append(a))
@@ -401,13 +403,13 @@ def test_sweeps_check_every_element_before_the_first_run(no_leaks, monkeypatch, 
     (lambda s: sim.run(s, policy=["paced"]), "policy must be one of"),
 ])
 def test_model_calls_refuse_bad_arguments_with_value_error(call, says):  # F22
-    setup = sim.load("lt-one-write-two-threads").setup()
+    setup = sim.setup(sim.load("lt-one-write-two-threads"))
     with pytest.raises(ValueError, match=says):
         call(setup)
 
 
 def test_a_dict_and_its_json_text_meet_the_same_depth_limit(tmp_path):  # found by test_contract_fuzz
-    from epollkit.sim.scenario_file import MAX_DEPTH
+    from epollkit.scenarios.reading import MAX_DEPTH
 
     nested: object = "ok"
     for _ in range(MAX_DEPTH - 1):

@@ -11,18 +11,12 @@ import threading
 
 import pytest
 
+from epollkit.analysis.orders import max_concurrent_accepts, same_pattern
+from epollkit.analysis.published import cloudflare_order
 from epollkit.lab import accept
-from epollkit.lab.fixes_lab import (
-    max_concurrent_accepts,
-    oneshot_price,
-    refusals,
-    rotate_sweep,
-    same_pattern,
-    wake_order,
-    work_sweep,
-)
-from epollkit.published import cloudflare_order
-from epollkit.results import from_dict
+from epollkit.lab.experiments.refusals import refusals
+from epollkit.lab.experiments.sweeps import oneshot_price, rotate_sweep, wake_order, work_sweep
+from epollkit.records import from_dict
 
 from .conftest import assert_same_resources, linux_only, snapshot
 
@@ -207,7 +201,7 @@ def test_plots_of_recorded_fixes_results_return_axes_without_running_anything():
 
 
 def test_the_model_lets_only_one_oneshot_worker_accept_at_a_time_over_every_interleaving():
-    from epollkit.lab.fixes_lab import model_max_accepting
+    from epollkit.sim.bounds import model_max_accepting
 
     assert model_max_accepting("epoll-oneshot", 3, 2)["max_accepting"] == 1
     assert model_max_accepting("epoll-exclusive", 3, 2)["max_accepting"] >= 2

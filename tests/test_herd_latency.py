@@ -1,4 +1,5 @@
-"""epollkit.lab.herd.herd_latency: connect() latency against N waiters, and the published figures."""
+"""epollkit.lab.experiments.herd.herd_latency: connect() latency against N waiters, and the published
+figures."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import threading
 
 import pytest
 
-from epollkit import published
+from epollkit.analysis import published
 from epollkit.errors import ExperimentTimeout, ResourceLimit
-from epollkit.lab import herd, multiplex_lab
-from epollkit.results import HerdLatencyResult, from_dict
+from epollkit.lab.experiments import herd
+from epollkit.lab.harness import limits
+from epollkit.records import HerdLatencyResult, from_dict
 
 from .conftest import linux_only, snapshot
 
@@ -58,7 +60,7 @@ def test_more_waiters_than_threads_allowed_get_an_error_naming_the_limit(no_leak
 
 @linux_only
 def test_more_epoll_waiters_than_fds_allowed_get_an_error_naming_the_limit(no_leaks, monkeypatch):
-    monkeypatch.setattr(multiplex_lab, "fd_limits", lambda: (512, 512))
+    monkeypatch.setattr(limits, "fd_limits", lambda: (512, 512))
     with pytest.raises(ResourceLimit, match="RLIMIT_NOFILE"):
         herd.herd_latency("epoll-exclusive", [0, 1024])
 

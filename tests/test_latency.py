@@ -8,9 +8,11 @@ import threading
 
 import pytest
 
-from epollkit import queueing
-from epollkit.lab.latency_lab import accept_latency, latency_sweep, model_ms, stats_ms
-from epollkit.results import from_dict
+from epollkit.analysis import queueing
+from epollkit.analysis.queueing import model_ms
+from epollkit.analysis.stats import stats_ms
+from epollkit.lab.experiments.latency import accept_latency, latency_sweep
+from epollkit.records import from_dict
 
 from .conftest import assert_same_resources, linux_only, snapshot
 
@@ -82,7 +84,7 @@ def test_a_shared_queue_waits_less_than_per_worker_queues_at_high_load():
 
 
 def test_a_reused_client_port_is_matched_in_order_not_to_its_last_connect():
-    from epollkit.lab.latency_lab import match_by_port
+    from epollkit.analysis.orders import match_by_port
 
     connects = [[5000, 1.0], [5001, 1.1], [5000, 2.0]]  # port 5000 reused after TIME_WAIT
     trace = [(0, 5000, 0.9, 1.2, 1.3), (1, 5001, 1.0, 1.15, 1.5), (0, None, 1.9, 1.9, 1.9),

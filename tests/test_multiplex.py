@@ -7,9 +7,11 @@ import resource
 
 import pytest
 
+from epollkit.analysis import orders, stats
 from epollkit.errors import ResourceLimit
-from epollkit.lab import multiplex_lab as mx
-from epollkit.results import MultiplexResult, from_dict
+from epollkit.lab.experiments import multiplex as mx
+from epollkit.lab.harness import limits
+from epollkit.records import MultiplexResult, from_dict
 
 from .conftest import linux_only, snapshot
 
@@ -43,18 +45,18 @@ def test_bad_parameters_are_refused_before_anything_is_created(no_leaks, kwargs,
 
 
 def test_fd_set_position_follows_the_fd_set_macro():
-    assert mx.fd_set_position(0) == {"fd": 0, "word": 0, "bit": 0, "words": 16, "fits": True}
-    assert mx.fd_set_position(1023)["word"] == 15 and mx.fd_set_position(1023)["fits"]
-    assert mx.fd_set_position(1024) == {"fd": 1024, "word": 16, "bit": 0, "words": 16, "fits": False}
+    assert orders.fd_set_position(0) == {"fd": 0, "word": 0, "bit": 0, "words": 16, "fits": True}
+    assert orders.fd_set_position(1023)["word"] == 15 and orders.fd_set_position(1023)["fits"]
+    assert orders.fd_set_position(1024) == {"fd": 1024, "word": 16, "bit": 0, "words": 16, "fits": False}
     with pytest.raises(ValueError, match="fd"):
-        mx.fd_set_position(-1)
+        orders.fd_set_position(-1)
 
 
 def test_summarize_us_gives_median_p90_and_min():
-    assert mx.summarize_us([5, 1, 3, 2, 4]) == {"median": 3, "p90": 5, "min": 1}
-    assert mx.summarize_us([1, 2, 3, 4])["median"] == 2.5
+    assert stats.summarize_us([5, 1, 3, 2, 4]) == {"median": 3, "p90": 5, "min": 1}
+    assert stats.summarize_us([1, 2, 3, 4])["median"] == 2.5
     with pytest.raises(ValueError):
-        mx.summarize_us([])
+        stats.summarize_us([])
 
 
 # ------------------------------------------------------------------------------------ the wall
@@ -116,7 +118,7 @@ def test_soft_fd_limit_is_restored_after_an_interrupt(no_leaks, low_soft_limit, 
 
 
 def test_fd_counts_beyond_the_hard_limit_get_an_error_naming_it(no_leaks, monkeypatch):
-    monkeypatch.setattr(mx, "fd_limits", lambda: (256, 256))
+    monkeypatch.setattr(limits, "fd_limits", lambda: (256, 256))
     with pytest.raises(ResourceLimit, match="RLIMIT_NOFILE is 256"):
         mx.multiplex([5000])
 

@@ -178,6 +178,6 @@ def test_model_vs_lab_draws_a_panel_per_metric():
 
 
 def test_import_epollkit_plots_does_not_import_matplotlib():
-    code = "import sys, epollkit, epollkit.plots, epollkit.sim; print('matplotlib' in sys.modules)"
+    code = "import sys, epollkit, epollkit.view.plots, epollkit.sim; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

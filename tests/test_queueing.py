@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from epollkit import queueing as q
+from epollkit.analysis import queueing as q
 
 # reference/public-results.md: (c, rho) -> W shared, W per-worker, Wq shared, Wq per-worker (mu = 1)
 PUBLISHED = {

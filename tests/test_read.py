@@ -9,10 +9,12 @@ import time
 
 import pytest
 
+from epollkit.analysis.messages import check_message, locate_chunks, message, stream
+from epollkit.analysis.summarize import summarize_read
 from epollkit.errors import ExperimentTimeout
-from epollkit.lab import read_lab
-from epollkit.lab.read_lab import check_message, locate_chunks, message, read, stream
-from epollkit.results import ReaderStats, from_dict, summarize_read
+from epollkit.lab.experiments import read as read_lab
+from epollkit.lab.experiments.read import read
+from epollkit.records import ReaderStats, from_dict
 
 from .conftest import linux_only
 

@@ -13,9 +13,10 @@ import threading
 
 import pytest
 
+from epollkit.analysis import orders
 from epollkit.lab import accept
-from epollkit.lab import reuseport_lab as R
-from epollkit.results import from_dict
+from epollkit.lab.experiments import reuseport as R
+from epollkit.records import from_dict
 
 from .conftest import assert_same_resources, linux_only, snapshot
 
@@ -46,8 +47,8 @@ def test_sock_fprog_has_the_kernel_layout():
 
 
 def test_balls_into_bins_is_seeded_and_between_fair_and_all():
-    a = R.balls_into_bins(4, 400, 50, seed=3)
-    assert a == R.balls_into_bins(4, 400, 50, seed=3)
+    a = orders.balls_into_bins(4, 400, 50, seed=3)
+    assert a == orders.balls_into_bins(4, 400, 50, seed=3)
     assert all(0.25 <= x <= 1.0 for x in a)
     assert 0.26 < sum(a) / len(a) < 0.32  # about 1/4 + a few standard deviations of one bin
 

@@ -7,7 +7,7 @@ import platform
 
 import pytest
 
-from epollkit import sim
+from epollkit import lab, sim
 from epollkit.cli import main as cli
 
 from .conftest import linux_only
@@ -99,7 +99,7 @@ def test_cli_scenario_sim_explore_json(capsys):
     assert d["backend"] == "sim" and d["schedules"] >= 2 and d["states"] > 0
     assert sorted(json.dumps(o["threads"]) for o in d["outcomes"]) == sorted(
         json.dumps(o) for o in sim.load("et-one-write-two-threads").expect)
-    assert d["rules"] == sim.generation().to_dict()  # the default: this machine's rules, said so
+    assert d["rules"] == sim.generation(None).to_dict()  # the CLI's default: this machine's rules, said so
 
 
 def test_cli_scenario_sim_prints_the_rules_it_imitates(capsys):
@@ -126,7 +126,7 @@ def test_cli_scenario_real_json_measures_the_cascade(capsys):
 
 @linux_only
 def test_detect_generation_measures_this_kernel(no_leaks):
-    g = sim.detect_generation(repeat=2)
+    g = lab.detect_generation(repeat=2)
     assert g.source == "measured" and g.kernel == platform.release() and g.certain
     assert "lt-one-write-two-threads" in g.why
 
@@ -152,5 +152,5 @@ def test_real_backend_validates_repeat_before_creating_anything(no_leaks):
 
 def test_detect_generation_without_epoll_says_it_did_not_measure(monkeypatch):
     monkeypatch.setenv("EPOLLKIT_NO_EPOLL", "1")
-    g = sim.detect_generation()
+    g = lab.detect_generation()
     assert g.source == "this machine" and not g.certain and g.why.startswith("not measured (no epoll here)")

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from epollkit import queueing
+from epollkit.analysis import queueing
 from epollkit.errors import ExperimentTimeout
-from epollkit.lab import serve_lab
-from epollkit.lab.serve_lab import schedule, serve
-from epollkit.results import from_dict
+from epollkit.lab.experiments import serve as serve_lab
+from epollkit.lab.experiments.serve import schedule, serve
+from epollkit.records import from_dict
 
 from .conftest import linux_only
 

@@ -27,7 +27,7 @@ def test_thread_state_changes_only_through_allowed_transitions():
 
 
 def lt_two_threads():
-    return sim.load("lt-one-write-two-threads").setup()
+    return sim.setup(sim.load("lt-one-write-two-threads"))
 
 
 def test_replay_refuses_a_move_that_is_not_enabled_and_says_why():
@@ -52,7 +52,7 @@ def test_level_triggered_harvest_wakes_the_next_sleeper_and_shows_herd():
 
 
 def test_kernel_5_10_has_no_lt_cascade():
-    ex = sim.explore(sim.load("lt-one-write-two-threads").setup(kernel="5.10"))
+    ex = sim.explore(sim.setup(sim.load("lt-one-write-two-threads"), "5.10"))
     assert sorted(json.dumps(o) for o in ex.outcome_set()) == sorted(
         json.dumps(o) for o in [{"A": [[["s0", ["EPOLLIN"]]]], "B": ["blocked"]},
                                 {"A": ["blocked"], "B": [[["s0", ["EPOLLIN"]]]]}])
@@ -78,7 +78,7 @@ def test_trace_renders_numbered_actor_lines():
 
 
 def test_in_order_start_lets_b_move_only_after_a_has_gone_to_sleep():
-    setup = sim.load("epoll-wakes-last-sleeper-in-order").setup()
+    setup = sim.setup(sim.load("epoll-wakes-last-sleeper-in-order"))
     assert sim.start(setup).enabled == ("Thread A",)
     with pytest.raises(ValueError, match="start in-order: Thread B starts only after Thread A has gone to"):
         sim.replay(setup, ["B"])
@@ -89,7 +89,7 @@ def test_in_order_start_lets_b_move_only_after_a_has_gone_to_sleep():
 def test_epoll_ctl_del_ignores_the_flags_it_is_given():
     from epollkit.sim.rules import ctl_error
 
-    setup = sim.load("ctl-del-ignores-exclusive-flags").setup()
+    setup = sim.setup(sim.load("ctl-del-ignores-exclusive-flags"))
     st, w = setup.initial, setup.world
     flags = frozenset({"EPOLLIN", "EPOLLEXCLUSIVE", "EPOLLONESHOT"})
     assert ctl_error(st, w, "del", "e0", "s0", flags) is None
@@ -109,24 +109,31 @@ def test_epoll_ctl_del_ignores_the_flags_it_is_given():
 ])
 def test_kernel_generation_follows_the_backports_of_7fab29e35630(release, cascade, certain):
     g = sim.generation(release)
-    assert (g.cascade, g.certain) == (cascade, certain)
-    assert sim.kernel_generation(release) == (release, cascade)
+    assert (g.kernel, g.cascade, g.certain) == (release, cascade, certain)
 
 
-def test_every_default_imitates_this_machine_and_says_so():
-    here = sim.generation()
-    assert here.source == "this machine"
-    assert sim.load("lt-one-write-two-threads").setup().world.kernel == here.kernel
-    assert sim.accept_setup("epoll-lt", 2, 1).world.kernel == here.kernel
-    assert sim.read_setup("lt", 2, 1).world.kernel == here.kernel
+def test_the_pure_model_defaults_to_the_newest_rules_whatever_the_host():
+    newest = sim.generation()
+    assert (newest.kernel, newest.cascade, newest.source) == ("newest", True, "asked")
+    assert sim.setup(sim.load("lt-one-write-two-threads")).world.kernel == "newest"
+    assert sim.accept_setup("epoll-lt", 2, 1).world.kernel == "newest"
+    assert sim.read_setup("lt", 2, 1).world.kernel == "newest"
     r = sim.accept("epoll-lt", 2, 1)
-    assert r.params["kernel"] == here.kernel and r.params["rules"] == here.describe()
-    assert sim.read("lt", 2, 1).params["rules"] == here.describe()
+    assert r.params["kernel"] == "newest" and r.params["rules"] == newest.describe()
+    assert sim.read("lt", 2, 1).params["rules"] == newest.describe()
+
+
+def test_this_machines_rules_are_asked_for_explicitly_and_said_so():
+    from epollkit.system import this_release
+
+    here = sim.generation(this_release())
+    assert here.source == "this machine" and sim.generation(None) == here
+    assert sim.accept("epoll-lt", 2, 1, kernel=this_release()).params["rules"] == here.describe()
 
 
 def test_a_generation_object_can_be_passed_as_kernel():
     g = sim.Generation("5.10.20", False, True, "measured", "measured")
-    tr = sim.replay(sim.load("lt-one-write-two-threads").setup(kernel=g), ["A", "B", "Kernel", "B"])
+    tr = sim.replay(sim.setup(sim.load("lt-one-write-two-threads"), g), ["A", "B", "Kernel", "B"])
     assert "wakes no one at the end of the harvest" in tr.steps[-1].text
 
 
@@ -235,7 +242,7 @@ def test_eagain_first_is_the_confused_thread_not_the_end_of_a_drain():
     lt = sim.post_replay("lt-accept-wasted-wakeup", kernel="newest").trace
     assert lt.steps[-1].shows == ("wasted-wakeup", "eagain", "eagain-first")  # B's only accept() fails
     et = sim.load("et-read-drains-to-eagain")
-    assert sim.explore(et.setup("newest")).properties == ("eagain",)
+    assert sim.explore(sim.setup(et, "newest")).properties == ("eagain",)
 
 
 def test_step_exhibits_a_threads_eagain_each_time_not_only_the_first():
@@ -351,12 +358,13 @@ def test_an_epoll_ctl_rearm_that_wakes_a_second_thread_is_not_herd():
 
 
 def test_herd_follows_the_cascade_to_the_event_that_queued_the_item():
-    tr = sim.replay(sim.load("lt-one-write-three-threads").setup("newest"), ["A", "B", "C", "Kernel", "C"])
+    tr = sim.replay(sim.setup(sim.load("lt-one-write-three-threads"), "newest"),
+                    ["A", "B", "C", "Kernel", "C"])
     assert "ep_done_scan" in tr.steps[-1].text and tr.steps[-1].shows == ("herd",)
 
 
 def test_two_events_that_wake_one_thread_each_are_not_herd():
-    assert sim.explore(sim.load("blocking-accept-rewait-fifo-one-each").setup()).properties == ()
+    assert sim.explore(sim.setup(sim.load("blocking-accept-rewait-fifo-one-each"))).properties == ()
 
 
 # ------------------------------------------------------------------------------------------ stuck
@@ -365,7 +373,7 @@ def test_two_events_that_wake_one_thread_each_are_not_herd():
 def test_stuck_needs_every_thread_asleep_so_a_thread_that_was_told_and_finished_is_not_a_lost_wakeup():
     for name in ("et-one-write-two-threads", "private-instances-exclusive-first-wins",
                  "listener-et-two-threads"):
-        assert "stuck" not in sim.explore(sim.load(name).setup()).properties, name
+        assert "stuck" not in sim.explore(sim.setup(sim.load(name))).properties, name
 
 
 def test_a_thread_asleep_on_an_epollout_only_item_is_not_stuck_when_bytes_are_queued():
@@ -374,12 +382,12 @@ def test_a_thread_asleep_on_an_epollout_only_item_is_not_stuck_when_bytes_are_qu
         "watch": [{"epoll": "e0", "fd": "s0", "events": ["EPOLLOUT", "EPOLLET"]}],
         "threads": {"A": [{"call": "epoll_wait", "epoll": "e0"}, {"call": "epoll_wait", "epoll": "e0"}]},
         "kernel": [{"write": "s0", "bytes": 1}]}
-    ex = sim.explore(sim.load(out_only).setup())
+    ex = sim.explore(sim.setup(sim.load(out_only)))
     assert ex.outcome_set() == [{"A": [[["s0", ["EPOLLOUT"]]], "blocked"]}] and "stuck" not in ex.properties
     asks_in = json.loads(json.dumps(out_only))
     asks_in["watch"][0]["events"] = ["EPOLLIN", "EPOLLOUT", "EPOLLET"]
     asks_in["threads"]["A"].insert(0, {"call": "epoll_wait", "epoll": "e0"})
-    assert "stuck" in sim.explore(sim.load(asks_in).setup()).properties  # the write's edge was taken
+    assert "stuck" in sim.explore(sim.setup(sim.load(asks_in))).properties  # the write's edge was taken
 
 
 def test_blocking_accept_never_shows_herd_or_eagain():
@@ -543,7 +551,7 @@ def test_cli_sim_accept_json_has_the_lab_keys(capsys):
 def test_cli_sim_records_and_prints_the_kernel_rules_it_used(capsys):
     assert cli(["sim", "accept", "--strategy", "epoll-lt", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["params"]["rules"] == sim.generation().describe()
+    assert d["params"]["rules"] == sim.generation(None).describe()  # the CLI asks for this machine's
     assert cli(["sim", "read", "--strategy", "lt", "--kernel", "5.10.20"]) == 0
     assert "kernel rules: 5.10.20 (asked): no LT cascade" in capsys.readouterr().out
 

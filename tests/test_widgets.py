@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from epollkit import sim  # noqa: E402
-from epollkit.widgets import Scheduler, scheduler  # noqa: E402
+from epollkit.view.widgets import Scheduler, scheduler  # noqa: E402
 
 
 def lt2():
@@ -172,6 +172,7 @@ def test_a_click_is_answered_in_under_100_ms():
 
 
 def test_import_epollkit_widgets_does_not_import_ipywidgets():
-    code = "import sys, epollkit.widgets; print('ipywidgets' in sys.modules, 'matplotlib' in sys.modules)"
+    code = ("import sys, epollkit.view.widgets; "
+            "print('ipywidgets' in sys.modules, 'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"

@@ -40,7 +40,7 @@ def table(r) -> str:
 
 
 def run(args) -> int:
-    from ..lab.accept_lab import DEFAULT_RATE, accept
+    from ..lab.experiments.accept import DEFAULT_RATE, accept
 
     r = accept(args.strategy, args.workers, args.connections,
                rate=DEFAULT_RATE if args.rate is None else args.rate, burst=args.burst,

@@ -10,7 +10,7 @@ HELP = ("N threads wait on one loopback listener; a client process times a non-b
 
 
 def add_arguments(p) -> None:
-    from ..lab.herd import DEFAULT_REPEATS, MAX_WAITERS, SUPPORTED
+    from ..lab.experiments.herd import DEFAULT_REPEATS, MAX_WAITERS, SUPPORTED
 
     p.add_argument("--strategy", required=True, choices=list(SUPPORTED), metavar="S",
                    help=f"one of: {', '.join(SUPPORTED)}")
@@ -42,7 +42,7 @@ def table(r) -> str:
 
 
 def run(args) -> int:
-    from ..lab.herd import DEFAULT_GAP, DEFAULT_WAITERS, herd_latency
+    from ..lab.experiments.herd import DEFAULT_GAP, DEFAULT_WAITERS, herd_latency
 
     r = herd_latency(args.strategy, args.waiters or DEFAULT_WAITERS, args.repeats, deadline=args.deadline,
                      gap=DEFAULT_GAP if args.gap is None else args.gap)

@@ -33,7 +33,7 @@ def table(r, wall=None) -> str:
 
 
 def run(args) -> int:
-    from ..lab.multiplex_lab import DEFAULT_CALLS, DEFAULT_FDS, fd_setsize_wall, multiplex
+    from ..lab.experiments.multiplex import DEFAULT_CALLS, DEFAULT_FDS, fd_setsize_wall, multiplex
 
     apis = [a.strip() for a in args.apis.split(",") if a.strip()]
     calls = DEFAULT_CALLS if args.calls is None else args.calls  # 0 is refused, not the default

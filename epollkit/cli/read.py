@@ -12,7 +12,7 @@ HELP = ("reader threads share one connected socket on 127.0.0.1; a sender writes
 
 
 def add_arguments(p) -> None:
-    from ..lab.read_lab import SUPPORTED
+    from ..lab.experiments.read import SUPPORTED
 
     p.add_argument("--strategy", required=True, choices=list(SUPPORTED), metavar="S",
                    help=f"one of: {', '.join(SUPPORTED)}")
@@ -55,7 +55,7 @@ def table(r) -> str:
 
 
 def run(args) -> int:
-    from ..lab.read_lab import read
+    from ..lab.experiments.read import read
 
     r = read(args.strategy, args.readers, args.messages, message_size=args.message_size,
              read_size=args.read_size, think_us=args.think_us, per_send=args.per_send,

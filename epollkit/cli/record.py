@@ -18,14 +18,14 @@ HELP = "run the reference experiments and write data/reference/*.json"
 
 # file name under data/reference -> "module:function" returning a list of records
 RECORDERS = {
-    "accept": "epollkit.lab.accept_lab:reference_runs",
-    "accept_fixes": "epollkit.lab.fixes_lab:reference_runs",
-    "accept_latency": "epollkit.lab.latency_lab:reference_runs",
-    "reuseport": "epollkit.lab.reuseport_lab:reference_runs",
-    "read": "epollkit.lab.read_lab:reference_runs",
-    "serve": "epollkit.lab.serve_lab:reference_runs",
-    "multiplex": "epollkit.lab.multiplex_lab:reference_runs",
-    "herd_latency": "epollkit.lab.herd:reference_runs",
+    "accept": "epollkit.lab.experiments.accept:reference_runs",
+    "accept_fixes": "epollkit.lab.experiments.sweeps:reference_runs",
+    "accept_latency": "epollkit.lab.experiments.latency:reference_runs",
+    "reuseport": "epollkit.lab.experiments.reuseport:reference_runs",
+    "read": "epollkit.lab.experiments.read:reference_runs",
+    "serve": "epollkit.lab.experiments.serve:reference_runs",
+    "multiplex": "epollkit.lab.experiments.multiplex:reference_runs",
+    "herd_latency": "epollkit.lab.experiments.herd:reference_runs",
 }
 
 

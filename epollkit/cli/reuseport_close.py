@@ -31,7 +31,7 @@ def table(r) -> str:
 
 
 def run(args) -> int:
-    from ..lab.reuseport_lab import reuseport_close
+    from ..lab.experiments.reuseport import reuseport_close
 
     r = reuseport_close(args.listeners, args.queued, close=args.close, deadline=args.deadline)
     emit(r, args, table(r))

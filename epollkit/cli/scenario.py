@@ -22,55 +22,6 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
-def simulate(sc, *, explore: bool = False, seed: int | None = None, kernel: str | None = None) -> dict:
-    """The model's answer in the scenario JSON form (DESIGN.md)."""
-    from .. import sim
-
-    setup = sc.setup(kernel)
-    rules = setup.world.generation.to_dict()
-    if explore:
-        ex = sim.explore(setup)
-        return {"scenario": sc.name, "backend": "sim", "outcomes": ex.scenario_outcomes(),
-                "schedules": ex.schedules, "states": ex.states,
-                "properties": list(ex.properties), "witnesses": ex.witness_lists(), "rules": rules}
-    tr = sim.run(setup, seed)
-    return {"scenario": sc.name, "backend": "sim", "outcomes": [{"threads": tr.outcome, "count": 1}],
-            "trace": tr.to_list(), "rules": rules}
-
-
-# The model comparison of a real run is bounded (two explorations, one per rule set): past these the
-# kernel's result is reported alone, saying the comparison was skipped.
-JUDGE_BUDGET = 200_000
-JUDGE_MEMORY = 128 * 1024 * 1024
-
-
-def _key(threads) -> str:
-    return json.dumps(threads, sort_keys=True)
-
-
-def judge(sc, doc: dict) -> dict:
-    """Hold a real run against the model: which kernel rules (cascade or not) admit every outcome the
-    kernel produced. Added to the real document as ``model``: ``{"rules": this kernel's rules as the
-    release string reads them, "in_model": bool, "outside": [...], "consistent_with": ["cascade",
-    "no-cascade"], "cascade": the measurement's verdict when the two rule sets disagree here}``."""
-    from .. import sim
-
-    gen = sim.generation(None)
-    try:  # bounded: a kernel run of 0.1 s must not wait minutes for the model, nor be thrown away
-        sets = {g: {_key(o) for o in sim.explore(sc.setup(g), JUDGE_BUDGET, max_memory=JUDGE_MEMORY)
-                    .outcome_set()} for g in ("cascade", "no-cascade")}
-    except sim.StateBudgetExceeded as exc:
-        return {"rules": gen.to_dict(), "skipped": f"the model was not compared: {exc}"}
-    mine = sets["cascade" if gen.cascade else "no-cascade"]
-    real = [o["threads"] for o in doc["outcomes"]]
-    out = {"rules": gen.to_dict(), "in_model": all(_key(t) in mine for t in real),
-           "outside": [t for t in real if _key(t) not in mine],
-           "consistent_with": [g for g, ok in sets.items() if all(_key(t) in ok for t in real)]}
-    if sets["cascade"] != sets["no-cascade"] and len(out["consistent_with"]) == 1:
-        out["cascade"] = out["consistent_with"] == ["cascade"]  # this scenario tells them apart
-    return out
-
-
 def table(doc: dict, expect) -> str:
     lines = [f"{doc['scenario']}  backend={doc['backend']}"
              + (f"  kernel={doc['kernel']}" if "kernel" in doc else "")
@@ -107,20 +58,22 @@ def table(doc: dict, expect) -> str:
 
 
 def run(args) -> int:
-    from ..sim.scenario import load
+    from ..conformance import judge, simulate
+    from ..scenarios.format import load
+    from ..system import this_release
 
     sc = load(args.file)
     if args.backend == "real":
         if args.explore or args.seed is not None or args.kernel:
             raise ValueError("--explore, --seed and --kernel are for --backend sim")
-        from ..lab.scenario import run_scenario
+        from ..lab import run_scenario
 
         doc = run_scenario(sc, repeat=args.repeat)
         doc["model"] = judge(sc, doc)
     else:
         if args.repeat != 1:
             raise ValueError("--repeat is for --backend real")
-        doc = simulate(sc, explore=args.explore, seed=args.seed, kernel=args.kernel)
+        doc = simulate(sc, explore=args.explore, seed=args.seed, kernel=args.kernel or this_release())
         if not args.trace:
             doc.pop("trace", None)
     if args.json:

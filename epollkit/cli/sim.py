@@ -71,13 +71,16 @@ def table(r) -> str:
 
 def run(args) -> int:
     from .. import sim
+    from ..system import this_release
+
+    kernel = args.kernel or this_release()  # the model is pure; the CLI asks for this machine's rules
 
     schedule = "paced" if args.paced else None
     if args.experiment == "accept":
         r = sim.accept(args.strategy, args.workers, args.connections, seed=args.seed, explore=args.explore,
-                       kernel=args.kernel, rotate=args.rotate_every, schedule=schedule)
+                       kernel=kernel, rotate=args.rotate_every, schedule=schedule)
     else:
         r = sim.read(args.strategy, args.readers, args.messages, args.message_size, args.read_size,
-                     seed=args.seed, explore=args.explore, kernel=args.kernel, schedule=schedule)
+                     seed=args.seed, explore=args.explore, kernel=kernel, schedule=schedule)
     emit(r, args, table(r))
     return 0

@@ -1,11 +1,13 @@
-"""epollkit.sim: a pure model of how Linux wakes threads (``reference/kernel-semantics.md`` §1-4, §7).
+"""epollkit.sim: a pure model of how Linux wakes threads (the rules and their kernel functions:
+docs/kernel-rules.md).
 
 No threads, sockets, clocks, printing or global ``random``: a run is a list of *moves*, and the same
 moves always give the same steps. Modules, one per concept: ``state`` (objects, ``ThreadState``, the
 checked ``transition``), ``rules`` (the kernel functions: ``ep_poll_callback``, ``__wake_up_common``,
 ``ep_send_events``/``ep_done_scan``, ``ep_insert``/``ep_modify``, ``inet_csk_accept``, ...),
 ``threads`` (calls, scenario programs, one thread step), ``machine`` (who may move, what a move does),
-``trace`` (steps and views), ``explore`` (every interleaving), ``scenario`` (the file format),
+``trace`` (steps and views), ``explore`` (every interleaving), ``build`` (a scenario's Setup; the file
+format itself is :mod:`epollkit.scenarios`),
 ``programs`` (the strategies as loops; ``accept()``/``read()``), ``post`` (the seed post's six traces),
 ``properties`` (the contract properties).
 
@@ -16,8 +18,9 @@ Build a scenario and step through it::
 
     from epollkit import sim
     sc = sim.load("post-lt-accept-wasted-wakeup")   # a name in data/scenarios, a path, JSON text or a dict
-    setup = sc.setup()                   # the model of it, with THIS machine's kernel rules;
-                                         # sc.setup(kernel="5.10") imitates 5.5-5.12, "newest" the newest
+    setup = sim.setup(sc)                # the model of it, with the newest kernel rules;
+                                         # sim.setup(sc, kernel="5.10") imitates 5.5-5.12,
+                                         # kernel=system.this_release() this machine's
     tr = sim.start(setup)                # an empty Trace
     tr.enabled                           # ("Thread A", "Thread B"): who can move next (widget buttons)
     tr = tr.then("Thread B")             # one step longer (a NEW Trace; "B" works too). A move that
@@ -64,11 +67,13 @@ Explore, run at random, and the strategies::
 
 Kernel rules (the one place they differ by release: the level-triggered cascade of ``ep_done_scan()``,
 absent from 5.5-5.12 until 7fab29e35630, backported to 5.10.36 / 5.11.20 / 5.12.3): every setup takes
-``kernel=`` -- default this machine's release, or "newest", "cascade", "no-cascade", "5.10.20" ... ::
+``kernel=`` -- default "newest" (the model never looks at the host), or "cascade", "no-cascade",
+"5.10.20", ``system.this_release()`` ... ::
 
-    g = sim.generation()                 # a Generation: .kernel, .cascade, .certain, .why, .describe()
-    g = sim.detect_generation()          # MEASURED on this kernel (runs lt-one-write-two-threads live;
-                                         # not pure); pass it on: sim.accept(..., kernel=g)
+    g = sim.generation("5.10.20")        # a Generation: .kernel, .cascade, .certain, .why, .describe()
+    g = lab.detect_generation()          # MEASURED on this kernel (epollkit.lab: runs
+                                         # lt-one-write-two-threads live); pass it on:
+                                         # sim.accept(..., kernel=g)
     setup.world.generation               # the rules a setup imitates; records say it in params["rules"]
 
 The seed post's traces: ``sim.post_replay(name)`` (names in ``sim.POST_TRACES``) gives a
@@ -83,12 +88,14 @@ all of them, contract names first.
 
 from __future__ import annotations
 
+from ..scenarios.format import Scenario, load
+from ..scenarios.generation import Generation, generation
+from .build import setup
 from .explore import DEFAULT_BUDGET, Exploration, StateBudgetExceeded, explore
 from .machine import KERNEL, Machine, Setup
 from .post import POST_TRACES, PostReplay, post_replay
 from .programs import accept, accept_setup, read, read_setup
 from .properties import NAMES as PROPERTIES
-from .scenario import Generation, Scenario, detect_generation, generation, kernel_generation, load
 from .state import ThreadState
 from .trace import POLICIES, Step, Trace, View, replay, run
 
@@ -113,15 +120,14 @@ __all__ = [
     "View",
     "accept",
     "accept_setup",
-    "detect_generation",
     "explore",
     "generation",
-    "kernel_generation",
     "load",
     "post_replay",
     "read",
     "read_setup",
     "replay",
     "run",
+    "setup",
     "start",
 ]

@@ -21,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..scenarios.format import ORDERS  # noqa: F401  (re-exported)
 from . import properties, rules
 from .state import State, ThreadState, World
 from .threads import thread_step
 
 KERNEL = "Kernel"
-ORDERS = ("threads-block-first", "kernel-first", "free")
 
 
 def actor_name(thread: str) -> str:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .scenario import load
+from ..scenarios.format import load
+from .build import setup as build_setup
 from .state import ThreadState
 from .trace import Trace, to_json
 
@@ -93,15 +94,15 @@ def _check(tr: Trace, check: dict) -> str | None:
     return None
 
 
-def post_replay(name: str, kernel: str | None = None) -> PostReplay:
+def post_replay(name: str, kernel="newest") -> PostReplay:
     """Replay one of the post's traces (a key of POST_TRACES, or a scenario name/path with ``post``).
 
-    ``kernel``: the release to imitate (default: this machine's; "5.10" shows where 5.5-5.12 part from
-    the post)."""
+    ``kernel``: the release to imitate (default "newest"; ``system.this_release()`` for this
+    machine's; "5.10" shows where 5.5-5.12 part from the post)."""
     sc = load(POST_TRACES.get(name, name))
     if not sc.post:
         raise ValueError(f"scenario {sc.name!r} has no 'post' steps; post traces: {', '.join(POST_TRACES)}")
-    setup = sc.setup(kernel)
+    setup = build_setup(sc, kernel)
     tr = Trace.start(setup)
     done = []
     for i, ps in enumerate(sc.post, 1):

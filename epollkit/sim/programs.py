@@ -20,11 +20,13 @@ from __future__ import annotations
 import string
 
 from .. import strategies as vocab
-from ..results import ReaderStats, WorkerStats, summarize_accept, summarize_read
+from ..analysis.summarize import summarize_accept, summarize_read
+from ..records import ReaderStats, WorkerStats
+from ..scenarios.format import MAX_WRITE
+from ..scenarios.generation import generation
 from . import rules
 from .explore import DEFAULT_BUDGET, explore
 from .machine import Setup
-from .scenario import MAX_WRITE, generation
 from .state import Epoll, State, Thread, ThreadState, World
 from .threads import Accept, Ctl, Deliver, EpollWait, Poll, Read
 from .trace import POLICIES, run
@@ -152,10 +154,11 @@ def _check(name: str, value, lo: int, hi: int) -> int:
     return value
 
 
-def accept_setup(strategy: str, workers: int, connections: int, *, kernel: str | None = None,
+def accept_setup(strategy: str, workers: int, connections: int, *, kernel="newest",
                  rotate: int = 16) -> Setup:
     """The model of an accept experiment: ``workers`` looping threads and ``connections`` arrivals.
-    ``kernel``: the release whose rules to imitate (default: this machine's; "newest" for the newest)."""
+    ``kernel``: the release whose rules to imitate (default "newest"; ``system.this_release()`` for
+    this machine's)."""
     s = vocab.get("accept", strategy)
     _check("workers", workers, 1, MAX_WORKERS)
     _check("connections", connections, 1, MAX_EVENTS)
@@ -202,7 +205,7 @@ def accept_setup(strategy: str, workers: int, connections: int, *, kernel: str |
 
 
 def read_setup(strategy: str, readers: int, messages: int, message_size: int = 100,
-               read_size: int = 100, *, kernel: str | None = None) -> Setup:
+               read_size: int = 100, *, kernel="newest") -> Setup:
     """The model of a read experiment: ``readers`` threads share one stream; ``messages`` writes of
     ``message_size`` bytes, each ONE wake-up -- so at most ``MAX_WRITE`` bytes (a larger write is
     several skbs, several ``sk_data_ready()`` calls in ``unix_stream_sendmsg()``)."""
@@ -317,11 +320,11 @@ def _finish(setup: Setup, seed, schedule: str, explore_all: bool, budget: int, b
 
 
 def accept(strategy: str, workers: int, connections: int, *, seed: int | None = None,
-           explore: bool = False, kernel: str | None = None, rotate: int = 16,
+           explore: bool = False, kernel="newest", rotate: int = 16,
            budget: int = DEFAULT_BUDGET, schedule: str | None = None):
     """The accept experiment on the model (same parameters and record as ``epollkit.lab.accept``).
 
-    ``kernel``: the release to imitate (default: this machine's; "newest" for the newest rules); the
+    ``kernel``: the release to imitate (default "newest"; ``system.this_release()`` for this machine's); the
     record's ``params["kernel"]`` and ``params["rules"]`` say which rules were used.
     ``rotate``: K for ``epoll-exclusive-rotate`` (remove and re-add the listener every K accepts).
     ``schedule``: the run's scheduling policy (``sim.run``): "canonical" (the default), "random" (the
@@ -335,7 +338,7 @@ def accept(strategy: str, workers: int, connections: int, *, seed: int | None = 
 
 
 def read(strategy: str, readers: int, messages: int, message_size: int = 100, read_size: int = 100, *,
-         seed: int | None = None, explore: bool = False, kernel: str | None = None,
+         seed: int | None = None, explore: bool = False, kernel="newest",
          budget: int = DEFAULT_BUDGET, schedule: str | None = None):
     """The read experiment on the model (same parameters and record as ``epollkit.lab.read``);
     ``schedule`` as for :func:`accept` ("paced": each write finds every reader asleep)."""

@@ -179,7 +179,7 @@ def bytes_arrive(st: State, stream: str, n: int, log: list | None, cause: int | 
     write is a wake-up, even into a non-empty queue (an "edge" is a wake-up, §2). ONE wake-up only
     while the write fits in one skb: ``unix_stream_sendmsg()`` cuts a larger write into skbs of at most
     ``SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ`` bytes and calls ``sk_data_ready()`` per skb, so the loaders
-    refuse writes above ``MAX_WRITE`` (:mod:`epollkit.sim.scenario`)."""
+    refuse writes above ``MAX_WRITE`` (:mod:`epollkit.scenarios.format`)."""
     written, consumed = st.streams[stream]
     st.streams[stream] = (written + n, consumed)
     if log is not None:

@@ -26,14 +26,16 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
-# epoll event flags the model knows (names as in Python's ``select`` module).
-EPOLLIN = "EPOLLIN"
-EPOLLOUT = "EPOLLOUT"
-EPOLLET = "EPOLLET"
-EPOLLONESHOT = "EPOLLONESHOT"
-EPOLLEXCLUSIVE = "EPOLLEXCLUSIVE"
-FLAGS = (EPOLLIN, EPOLLOUT, EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE)
-EVENT_BITS = (EPOLLIN, EPOLLOUT)  # the bits a file's poll can report; the rest are EP_PRIVATE_BITS
+# epoll event flags the model knows (names as in Python's ``select`` module): the scenario vocabulary
+from ..scenarios.calls import (  # noqa: E402,F401  (re-exported)
+    EPOLLET,
+    EPOLLEXCLUSIVE,
+    EPOLLIN,
+    EPOLLONESHOT,
+    EPOLLOUT,
+    EVENT_BITS,
+    FLAGS,
+)
 
 
 class ModelError(RuntimeError):

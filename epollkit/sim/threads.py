@@ -13,58 +13,10 @@ find nothing and sleep again (a wasted wake-up, counted apart from a visible ``E
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import NamedTuple
 
+from ..scenarios.calls import Accept, Ctl, Deliver, EpollWait, Poll, Read  # noqa: F401  (re-exported)
 from . import rules
 from .state import EPOLLIN, Entry, ModelError, State, Thread, ThreadState, World, transition
-
-
-class EpollWait(NamedTuple):
-    epoll: str
-    maxevents: int = 1
-    timeout: int = -1
-
-    def label(self) -> str:
-        return f"epoll_wait({self.epoll})"
-
-
-class Accept(NamedTuple):
-    fd: str
-    blocking: bool = False
-
-    def label(self) -> str:
-        return f"accept({self.fd}{', blocking' if self.blocking else ''})"
-
-
-class Read(NamedTuple):
-    fd: str
-    nbytes: int
-
-    def label(self) -> str:
-        return f"read({self.fd}, {self.nbytes})"
-
-
-class Ctl(NamedTuple):
-    op: str  # add | mod | del
-    epoll: str
-    fd: str
-    events: frozenset = frozenset()
-
-    def label(self) -> str:
-        return f"epoll_ctl({self.op.upper()}, {self.epoll}, {self.fd})"
-
-
-class Poll(NamedTuple):
-    fd: str
-    api: str = "poll"  # select | poll
-
-    def label(self) -> str:
-        return f"{self.api}({self.fd})"
-
-
-class Deliver(NamedTuple):
-    def label(self) -> str:
-        return "deliver"
 
 
 class CallList:

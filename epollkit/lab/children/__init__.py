@@ -1,0 +1,1 @@
+"""The helper processes the experiments start (``python -m epollkit.lab.children.<name>``)."""

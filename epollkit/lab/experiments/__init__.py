@@ -1,0 +1,2 @@
+"""The experiments, one module per experiment; each keeps only its physics (the skeleton is
+``lab.harness``)."""

@@ -1,0 +1,513 @@
+"""The live read experiment: ``readers`` threads share ONE connected TCP socket on 127.0.0.1 and a
+sender writes numbered messages into it. Do the bytes reach the application's stream in the order they
+were sent?
+
+Each reader waits in ``epoll_wait()`` (strategy table in DESIGN.md), reads up to ``read_size`` bytes and
+"delivers" the chunk: appends it to the application's stream (a list, behind a lock -- the lock orders
+the appends, it does not close the gap between a ``read()`` and its delivery, which is the whole point).
+
+Observe, then interpret: the run records only the chunks each reader read, in its own order, and the
+order of the deliveries. Afterwards ``locate_chunks`` finds where each chunk sits in the sent stream (the
+messages carry their numbers) and ``results.summarize_read`` -- the same pure function the model uses --
+counts split messages and reordered deliveries.
+
+Message format (``message_size`` bytes): ``mix(i)`` and ``i`` as two big-endian 32-bit words, then filler
+bytes from a fixed pseudo-random table at an offset that depends on ``i``. A message of 8 bytes or more
+checks itself (``mix(i)`` must match ``i``); shorter messages are prefixes of that header. Any chunk of a
+few bytes therefore has one place in the stream; for a chunk so short that two places fit, the placement
+that counts fewer reorderings is chosen (the count is a lower bound, never inflated).
+
+Readers wait with no timeout (a timeout would add wake-ups and move the thread in ``ep->wq``): the stop is the
+harness's eventfd (``harness/stop.py``), registered level-triggered in every epoll set, that teardown writes
+until every reader has joined. The sender does NOT shut its side down after the last byte: the readers learn
+the end from the byte count, so no EOF wake-up cascade runs while the wake-ups are being counted.
+
+Wake-ups (``kernel_wakeups``) are the readers' voluntary context switches (``task->nvcsw``, read by the
+main thread from ``/proc/self/task/<tid>/status``) between two readings: once every reader is asleep in
+``epoll_wait()`` before the first byte is sent, and once every byte is delivered and the readers are asleep
+again -- before the stop. Start-up, teardown and the stop's wake-up are outside the interval. Inside it
+every sleep counts: sleeps in ``epoll_wait()`` that ended (including wake-ups that found nothing and slept
+again inside the kernel), and sleeps on the GIL or the delivery lock (a futex). The ``think_us`` sleeps
+(``clock_nanosleep``, one voluntary switch each) are subtracted; ``params["think_sleeps"]`` says how many.
+The sender runs in a process of its own by default (``sender="process"``), so it takes no part in the
+readers' GIL; ``sender="thread"`` keeps it in this process for comparison.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+
+from ... import strategies
+from ...analysis.messages import locate_chunks, stream
+from ...analysis.summarize import summarize_read
+from ...errors import ExperimentTimeout, LeakError
+from ...records import ReaderStats, ReadResult
+from ...system import kernel_release
+from ...validate import check_each, check_int, check_number
+from ..harness import (
+    EVENTS_PER_WAIT,
+    JOIN_TIMEOUT_S,
+    ClientProcess,
+    StopSignal,
+    WorkerGroup,
+    check_fd_budget,
+    require_linux,
+    voluntary_switches,
+)
+
+HOST = "127.0.0.1"
+MIB = 1 << 20
+MAX_READERS = 64
+MAX_MESSAGES = 1_000_000
+MAX_SIZE = MIB
+MAX_THINK_US = 100_000
+MAX_STREAM = 256 * MIB  # messages x message_size: the sent and the delivered stream are both kept
+DEFAULT_DEADLINE = 60.0
+
+#: strategies the lab runs: DESIGN.md's four, plus the early re-arm variant. ``et-once`` (one read
+#: per edge) strands bytes until the next write and would hang at the end; it is model-only.
+SUPPORTED = ("lt", "et", "lt-exclusive", "oneshot", "oneshot-early-rearm")
+
+
+# ----------------------------------------------------------------------------------- the messages
+
+
+# -------------------------------------------------------------------------------- interpretation
+
+
+# ------------------------------------------------------------------------------------ validation
+
+
+def validate(strategy, readers, messages, message_size, read_size, think_us, per_send, pace_us,
+             sender, deadline) -> strategies.Strategy:
+    """Check every parameter before anything is created; ``ValueError`` names the bad one."""
+    strat = strategies.get("read", strategy, SUPPORTED)
+    check_int("readers", readers, 1, MAX_READERS)
+    check_int("messages", messages, 1, MAX_MESSAGES)
+    check_int("message_size", message_size, 1, MAX_SIZE)
+    check_int("read_size", read_size, 1, MAX_SIZE)
+    check_number("think_us", think_us, 0, MAX_THINK_US)
+    check_int("per_send", per_send, 1, MAX_MESSAGES)
+    check_number("pace_us", pace_us, 0, 1_000_000)
+    if sender not in ("thread", "process"):
+        raise ValueError(f"sender must be 'thread' or 'process', not {sender!r}")
+    check_number("deadline", deadline, 0, 3600, open_low=True)
+    if messages * message_size > MAX_STREAM:
+        raise ValueError(f"messages x message_size must be at most {MAX_STREAM} bytes (256 MiB), not "
+                         f"{messages} x {message_size} = {messages * message_size}")
+    if per_send * message_size > 16 * MIB:
+        raise ValueError(f"per_send x message_size must be at most 16 MiB per send(), not "
+                         f"{per_send} x {message_size}")
+    return strat
+
+
+# ---------------------------------------------------------------------------------- the experiment
+
+
+def read(
+    strategy: str = "oneshot",
+    readers: int = 2,
+    messages: int = 20_000,
+    *,
+    message_size: int = 64,
+    read_size: int = 2048,
+    think_us: float = 0,
+    per_send: int = 1,
+    pace_us: float = 0,
+    sender: str = "process",
+    deadline: float = DEFAULT_DEADLINE,
+) -> ReadResult:
+    """Run one read experiment on this kernel and return its record.
+
+    strategy      ``lt``, ``et``, ``lt-exclusive``, ``oneshot`` or ``oneshot-early-rearm``
+    readers       reader threads, 1-64
+    messages      numbered messages the sender writes, 1-1 000 000
+    message_size  bytes per message, 1 B-1 MiB (default 64)
+    read_size     bytes asked of each ``read()``, 1 B-1 MiB (default 2048, as in the post)
+    think_us      microseconds a reader sleeps between its wake-up and its first ``read()``
+                  (0-100 000): widens the race window. ``time.sleep`` cannot sleep less than ~50 us.
+    per_send      messages written per ``send()`` (1 = paced by the syscall, 16 = bursts of 16)
+    pace_us       microseconds the sender sleeps between ``send()`` calls (0 = as fast as it can)
+    sender        ``"process"`` (default: its own process, outside the readers' GIL) or ``"thread"``
+                  (shares this process and its GIL with the readers: for comparison)
+    deadline      seconds before the run is stopped with ExperimentTimeout
+
+    ``params`` of the record holds think_us, per_send, pace_us, sender, the number of ``epoll_ctl``
+    re-arms, the think sleeps subtracted from the wake-ups, and messages/s and MB/s over ``duration_s``
+    (the go to the sender to the last delivery). ``kernel_wakeups``: see the module docstring.
+    """
+    strat = validate(strategy, readers, messages, message_size, read_size, think_us, per_send, pace_us,
+                     sender, deadline)
+    require_linux(flag="EPOLLEXCLUSIVE" if "EPOLLEXCLUSIVE" in strat.flags else None)
+    check_fd_budget(readers + 10, f"{readers} readers ({strategy})")
+    run = _ReadRun(strat, readers, messages, message_size, read_size, float(think_us), per_send,
+                   float(pace_us), sender, float(deadline))
+    return run.execute()
+
+
+class _ReadRun:
+    """One run: the connection, epoll sets, readers and the sender, torn down in reverse, always."""
+
+    def __init__(self, strat, readers, messages, message_size, read_size, think_us, per_send, pace_us,
+                 sender, deadline):
+        self.strat = strat
+        self.readers = readers
+        self.messages = messages
+        self.message_size = message_size
+        self.read_size = read_size
+        self.think_s = think_us / 1e6
+        self.think_us = think_us
+        self.per_send = per_send
+        self.pace_s = pace_us / 1e6
+        self.pace_us = pace_us
+        self.sender = sender
+        self.deadline = deadline
+        self.flags = 0
+        for name in strat.flags:
+            self.flags |= getattr(select, name)
+        self.sent = stream(messages, message_size)
+        self.total = len(self.sent)
+        # observations
+        self.chunks: list[list[bytes]] = [[] for _ in range(readers)]
+        self.order: list[tuple[int, int]] = []
+        self.delivered = 0
+        # reads, returns, eagain, epoll_ctl, think sleeps
+        self.stats = [[0, 0, 0, 0, 0] for _ in range(readers)]
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.send_stop = threading.Event()
+        self.sender_error: BaseException | None = None
+        self.sender_thread: threading.Thread | None = None
+        self.epolls: list = []
+
+    def execute(self) -> ReadResult:
+        s = self.strat
+        with ExitStack() as stack:
+            self.stop = stack.enter_context(StopSignal())
+            lsock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            lsock.bind((HOST, 0))
+            lsock.listen(1)
+            lsock.settimeout(10.0)  # the main thread's own accept, not a worker's wait
+            port = lsock.getsockname()[1]
+
+            client = None
+            out = None
+            if self.sender == "process":
+                client = stack.enter_context(ClientProcess(
+                    "epollkit.lab.children.read_sender",
+                    [HOST, port, self.messages, self.message_size, self.per_send, self.pace_us]))
+                client.wait_ready()
+            else:
+                out = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                out.connect((HOST, port))
+            conn, _ = lsock.accept()
+            stack.enter_context(conn)
+            lsock.close()
+            conn.setblocking(False)
+            self.conn = conn
+            cfd = conn.fileno()
+
+            n_epolls = 1 if s.topology == "shared" else self.readers
+            for _ in range(n_epolls):
+                ep = stack.enter_context(select.epoll())
+                # The stop eventfd: level-triggered, never read, written until every reader has
+                # joined (harness/stop.py: on 5.5-5.12 one write wakes one sleeper of a shared set).
+                self.stop.watch(ep)
+                # EPOLLEXCLUSIVE entries wake in registration order (ep_ptable_queue_proc appends
+                # them at the tail of the socket's wait queue; __wake_up_common scans from the head).
+                ep.register(cfd, self.flags)
+                self.epolls.append(ep)
+
+            group = WorkerGroup(self.readers, self._reader, name=f"read-{s.name}", stop=self.stop)
+            # one callback stops everything in order: readers woken, sender's socket shut down, sender
+            # joined, readers joined (see _stop)
+            stack.callback(self._stop, group, out)
+            group.start()
+            if not group.wait_blocked(timeout=10.0):
+                raise ExperimentTimeout("readers did not all reach their wait within 10 s")
+            base = [voluntary_switches(t) for t in group.tids]
+            t0 = time.perf_counter()
+            if client is not None:
+                client.go()
+            else:
+                self.sender_thread = threading.Thread(target=self._send, args=(out,), daemon=True,
+                                                      name="epollkit-read-sender")
+                self.sender_thread.start()
+            finished = self._wait_done()
+            duration = time.perf_counter() - t0
+            if not finished:
+                raise ExperimentTimeout(
+                    f"deadline of {self.deadline:g} s passed: {self.delivered} of {self.total} bytes "
+                    f"delivered ({s.name}, {self.readers} readers)")
+            if group.failed.is_set() or self.sender_error is not None:
+                end = base  # re-raised below; the counters do not matter
+            else:
+                # every byte is delivered: let the last wake-ups finish (the readers drain to EAGAIN,
+                # re-arm and sleep again), then read the counters -- before the stop wakes anyone
+                group.wait_blocked(timeout=1.0, settle=0.05)
+                end = [voluntary_switches(t) for t in group.tids]
+                if client is not None:  # counted: now the sender may close (the EOF is teardown)
+                    client.proc.stdin.write("stop\n")
+                    client.proc.stdin.flush()
+                    client.result(timeout=5.0)
+        group.raise_first_error()
+        if self.sender_error is not None:
+            raise self.sender_error
+
+        per_reader = [
+            ReaderStats(reader=i, reads=st[0], bytes=sum(len(c) for c in self.chunks[i]), returns=st[1],
+                        eagain=st[2], kernel_wakeups=max(0, end[i] - base[i] - st[4]))
+            for i, st in enumerate(self.stats)
+        ]
+        deliveries = locate_chunks(self.sent, self.chunks, self.order)
+        params = {
+            "think_us": self.think_us,
+            "per_send": self.per_send,
+            "pace_us": self.pace_us,
+            "sender": self.sender,
+            "epoll_ctl": sum(st[3] for st in self.stats),
+            "think_sleeps": sum(st[4] for st in self.stats),
+            "chunks": len(self.order),
+            "messages_per_s": round(self.messages / duration, 1),
+            "mb_per_s": round(self.total / duration / 1e6, 3),
+        }
+        return summarize_read(
+            backend="real",
+            strategy=s.name,
+            messages=self.messages,
+            message_size=self.message_size,
+            read_size=self.read_size,
+            deliveries=deliveries,
+            per_reader=per_reader,
+            bytes_sent=self.total,
+            params=params,
+            kernel=kernel_release(),
+            duration_s=duration,
+        )
+
+    def _wait_done(self) -> bool:
+        """Block until every byte is delivered or a reader failed (True), or the deadline (False)."""
+        return self.done.wait(self.deadline)
+
+    def _stop(self, group: WorkerGroup, out: socket.socket | None) -> None:
+        """Teardown, in order: stop flag -> wake every reader -> shut the sender's socket down -> join
+        the sender thread -> join the readers. ``LeakError`` if a thread is still alive. (A sender
+        process is killed and reaped afterwards by its ``ClientProcess``.)"""
+        self.stop.set()  # wakes the readers in every epoll set (group.join re-pokes it)
+        self.send_stop.set()  # a pacing sender stops waiting
+        if out is not None:
+            try:
+                out.shutdown(socket.SHUT_RDWR)  # a sender blocked in send() returns (EPIPE)
+            except OSError:
+                pass
+        sender = self.sender_thread
+        if sender is not None:
+            sender.join(JOIN_TIMEOUT_S)
+        group.join()
+        if sender is not None and sender.is_alive():
+            raise LeakError("the sender thread did not stop")
+
+    # -------------------------------------------------------------------------------------- sender
+
+    def _send(self, out: socket.socket) -> None:
+        view = memoryview(self.sent)
+        step = self.per_send * self.message_size
+        try:
+            for off in range(0, self.total, step):
+                out.sendall(view[off : off + step])
+                # the sender is not a measured waiter: it may wait with a timeout (and stop at once)
+                if self.pace_s and self.send_stop.wait(self.pace_s):
+                    return
+            # no shutdown(SHUT_WR) here: an EOF would wake the readers while their wake-ups are counted;
+            # they know the end from the byte count, and the stop shuts the socket down
+        except OSError as exc:
+            if not self.done.is_set() and not isinstance(exc, (BrokenPipeError, ConnectionResetError)):
+                self.sender_error = exc
+                self.done.set()
+        finally:
+            view.release()
+
+    # ------------------------------------------------------------------------------------- readers
+
+    def _deliver(self, index: int, data: bytes) -> None:
+        # The application's stream: the lock orders the appends; the race is before it.
+        with self.lock:
+            self.order.append((index, len(self.chunks[index])))
+            self.chunks[index].append(data)
+            self.delivered += len(data)
+            if self.delivered >= self.total:
+                self.done.set()
+
+    def _reader(self, index: int, group: WorkerGroup) -> None:
+        try:
+            self._loop(index, group)
+        except BaseException:
+            self.done.set()  # wake the main thread; WorkerGroup records the error
+            raise
+
+    def _loop(self, index: int, group: WorkerGroup) -> None:
+        s, st = self.strat, self.stats[index]
+        ep = self.epolls[0 if s.topology == "shared" else index]
+        conn, cfd, size = self.conn, self.conn.fileno(), self.read_size
+        stop = group.stop_flag
+        early = s.name == "oneshot-early-rearm"
+        group.mark_ready(index)
+        while True:
+            events = ep.poll(-1, EVENTS_PER_WAIT)  # no timeout (module docstring); stream + stop
+            if stop.is_set():
+                return
+            if not any(fd == cfd for fd, _ in events):
+                continue
+            st[1] += 1
+            if self.think_s:
+                st[4] += 1  # one voluntary switch (clock_nanosleep), subtracted from the wake-ups
+                time.sleep(self.think_s)
+            eof = False
+            pending = []
+            while True:
+                try:
+                    data = conn.recv(size)
+                except BlockingIOError:
+                    st[2] += 1
+                    break
+                if not data:
+                    eof = True
+                    break
+                st[0] += 1
+                if early:
+                    pending.append(data)
+                else:
+                    self._deliver(index, data)
+                if not s.drain:
+                    break
+            if s.rearm:
+                if early:
+                    # WRONG on purpose: the item is armed again while this reader still holds bytes
+                    # it has not delivered; ep_modify() finds the socket readable, queues the item
+                    # and wakes another reader, whose newer bytes can reach the stream first.
+                    ep.modify(cfd, self.flags)
+                    st[3] += 1
+                    for data in pending:
+                        self._deliver(index, data)
+                else:
+                    # EPOLLONESHOT disarmed the item in ep_send_events(): no other reader could be
+                    # woken for this socket while we read and delivered. ep_modify() re-arms it and,
+                    # if bytes arrived meanwhile, queues it and wakes one sleeper (no lost wake-up).
+                    ep.modify(cfd, self.flags)
+                    st[3] += 1
+            if eof:
+                return  # the sender's side is gone (stopped or failed): nothing more will come
+
+
+# ------------------------------------------------------------------------- sweeps and reference
+
+
+def race_sweep(
+    strategies_: Sequence[str] = SUPPORTED,
+    readers: Sequence[int] = (2,),
+    think_us: Sequence[float] = (0,),
+    *,
+    messages: int = 5_000,
+    repeats: int = 1,
+    **kw,
+) -> list[ReadResult]:
+    """One run per (strategy, readers, think_us, repeat): how often messages split and reorder.
+    Every element of every list is checked before the first run."""
+    check_each("strategies_", strategies_, lambda _n, s: strategies.get("read", s, SUPPORTED))
+    check_each("readers", readers, lambda n, v: check_int(n, v, 1, MAX_READERS))
+    check_each("think_us", think_us, lambda n, v: check_number(n, v, 0, MAX_THINK_US))
+    check_int("repeats", repeats, 1, 100)
+    bad = set(kw) - {"message_size", "read_size", "per_send", "pace_us", "sender", "deadline"}
+    if bad:
+        raise ValueError(f"race_sweep() got an unknown parameter {sorted(bad)[0]!r}")
+    opts = {"message_size": 64, "read_size": 2048, "per_send": 1, "pace_us": 0, "sender": "process",
+            "deadline": DEFAULT_DEADLINE, **kw}
+    for s in strategies_:
+        for n in readers:
+            for t in think_us:
+                validate(s, n, messages, opts["message_size"], opts["read_size"], t, opts["per_send"],
+                         opts["pace_us"], opts["sender"], opts["deadline"])
+    return [read(s, n, messages, think_us=t, **kw)
+            for s in strategies_ for n in readers for t in think_us for _ in range(repeats)]
+
+
+def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
+    """The price of the ONESHOT fix: microseconds per ``epoll_ctl(EPOLL_CTL_MOD)`` re-arm, on a
+    connected socket with nothing to read (so the call does not queue or wake anything).
+
+    Returns ``{"us_per_call": {"median", "p90", "min"}, "calls", "kernel"}`` over batches of ``batch``.
+    """
+    check_int("calls", calls, 1, 10_000_000)
+    check_int("batch", batch, 1, calls)
+    require_linux()
+    flags = select.EPOLLIN | select.EPOLLET | select.EPOLLONESHOT
+    samples = []
+    a, b = socket.socketpair()
+    with a, b, select.epoll() as ep:
+        ep.register(a.fileno(), flags)
+        modify, fd = ep.modify, a.fileno()
+        for _ in range(max(1, calls // batch)):
+            t = time.perf_counter()
+            for _ in range(batch):
+                modify(fd, flags)
+            samples.append((time.perf_counter() - t) / batch * 1e6)
+    samples.sort()
+    return {
+        "us_per_call": {
+            "median": round(samples[len(samples) // 2], 4),
+            "p90": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 4),
+            "min": round(samples[0], 4),
+        },
+        "calls": len(samples) * batch,
+        "kernel": kernel_release(),
+    }
+
+
+#: what notebook 06 runs live, and ``reference_runs`` records (sender: a process of its own)
+RACE_MESSAGES = 20_000
+SPLIT_SIZE = 100  # 2048 is not a multiple of 100: a read of a full buffer ends inside a message
+SPLIT_THINK_US = (0, 200)
+GROWTH_READERS = (1, 4)  # with the 2-reader runs of the split sweep: 1, 2 and 4 readers
+
+
+def race_runs(repeats: int = 3) -> list[ReadResult]:
+    """2 readers x 20 000 64-byte messages, every lab strategy, ``repeats`` runs each."""
+    return race_sweep(SUPPORTED, (2,), (0,), messages=RACE_MESSAGES, repeats=repeats)
+
+
+def split_runs(repeats: int = 3) -> list[ReadResult]:
+    """2 readers x 20 000 100-byte messages at think_us 0 and 200, ``repeats`` runs each."""
+    return race_sweep(SUPPORTED, (2,), SPLIT_THINK_US, messages=RACE_MESSAGES, message_size=SPLIT_SIZE,
+                      repeats=repeats)
+
+
+def growth_runs(repeats: int = 3) -> list[ReadResult]:
+    """1 and 4 readers x 20 000 100-byte messages at think_us 0 (2 readers: ``split_runs``)."""
+    return race_sweep(SUPPORTED, GROWTH_READERS, (0,), messages=RACE_MESSAGES, message_size=SPLIT_SIZE,
+                      repeats=repeats)
+
+
+def throughput_runs() -> list[ReadResult]:
+    """et and oneshot with 1 and 2 readers: 50 000 messages at 1 message per send(), 320 000 at 16 per
+    send(), sender in its own process; and oneshot with 2 readers and the sender as a thread of this
+    process, for the GIL's share."""
+    out = [read(s, n, 50_000 if k == 1 else 320_000, per_send=k)
+           for s in ("et", "oneshot") for n in (1, 2) for k in (1, 16)]
+    out += [read("oneshot", 2, 50_000 if k == 1 else 320_000, per_send=k, sender="thread") for k in (1, 16)]
+    return out
+
+
+def reference_runs() -> list[ReadResult]:
+    """What ``epollkit record`` stores in ``data/reference/read.json``: ``race_runs``, ``split_runs``,
+    ``growth_runs`` (3 repeats each) and ``throughput_runs``."""
+    return race_runs() + split_runs() + growth_runs() + throughput_runs()
+
+
+# ------------------------------------------------------------------------------ notebook helpers
+
+

@@ -1,0 +1,170 @@
+"""Helpers for the notebooks themselves: the one setup call, live-or-recorded, and executing notebooks
+in place (``make execute``: ``python -m epollkit.view.notebook execute notebooks/*.ipynb``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .. import data, system
+from ..errors import UnsupportedPlatform
+
+
+def setup(*, quiet: bool = False) -> bool:
+    """Plot style (white figures that read in dark themes too) and a one-line check of this machine.
+
+    Returns True when live experiments can run here.
+    """
+    import matplotlib as mpl
+
+    mpl.rcParams.update(
+        {
+            "figure.facecolor": "white",
+            "axes.facecolor": "white",
+            "savefig.facecolor": "white",
+            "figure.figsize": (7.5, 3.8),
+            "figure.dpi": 90,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+    ok = system.has_epoll()
+    if not quiet:
+        caps = system.capabilities()
+        if ok:
+            print(f"Live: Linux {caps['kernel']}, {caps['cpus']} CPUs, epoll available "
+                  f"(EPOLLEXCLUSIVE: {'yes' if caps['EPOLLEXCLUSIVE'] else 'no'}).")
+        else:
+            why = "EPOLLKIT_NO_EPOLL is set" if caps["epoll_hidden"] else f"no epoll on {sys.platform}"
+            print(f"NOT LIVE ({why}): experiment cells show recorded reference results from data/; "
+                  "model cells still run.")
+    return ok
+
+
+def live() -> bool:
+    """True when live experiments can run on this machine."""
+    return system.has_epoll()
+
+
+def live_or_recorded(run: Callable[[], object], name: str, **match):
+    """Run the live experiment, or -- without epoll -- return the recorded results of ``name`` matching
+    ``match`` and print plainly that they are recorded, where and when.
+
+    Returns a record (live) or a list of records (recorded); the caller's plot takes either.
+    """
+    reason = ""
+    if live():
+        try:
+            return run()
+        except UnsupportedPlatform as exc:  # e.g. epoll but no EPOLLEXCLUSIVE (Linux < 4.5)
+            reason = f" ({exc})"
+    found = data.find(name, **match)
+    print(f"NOT LIVE{reason}: showing {len(found)} recorded result(s), {data.describe(name)}.")
+    return found[0] if len(found) == 1 else found
+
+
+# --------------------------------------------------------------------------- executing in place
+
+
+def strip_widget_state(nb) -> None:
+    """Drop ``metadata.widgets`` (GitHub refuses to render a notebook whose widget state lacks
+    ``state``) and widget views from outputs that have a text fallback."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            d = out.get("data")
+            if d and "application/vnd.jupyter.widget-view+json" in d and len(d) > 1:
+                d.pop("application/vnd.jupyter.widget-view+json")
+
+
+def execute(paths: list[str], timeout: int = 300) -> None:
+    """Execute notebooks top to bottom in their own folder, headless, and save them with outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    for p in paths:
+        path = Path(p)
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        strip_widget_state(nb)
+        nbformat.write(nb, path)
+        print(f"executed {path}")
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[0] != "execute":
+        print("usage: python -m epollkit.view.notebook execute NOTEBOOK.ipynb ...", file=sys.stderr)
+        return 2
+    execute(argv[1:])
+    return 0
+
+
+
+def accept_sweep(strategies, workers=(1, 2, 4, 8, 16), *, connections: int = 100, rate: float = 500.0):
+    """Run the live accept experiment for every (strategy, workers) pair -- or, without epoll, return
+    the recorded results for those pairs and say so."""
+    out, missing = [], []
+    if live():
+        from ..lab import accept
+
+        for s in strategies:
+            try:
+                out += [accept(s, n, connections, rate=rate) for n in workers]
+            except UnsupportedPlatform as exc:  # e.g. no EPOLLEXCLUSIVE on this kernel
+                missing.append((s, str(exc)))
+    else:
+        missing = [(s, "no epoll here") for s in strategies]
+    if missing:
+        names = [s for s, _ in missing]
+        found = [r for r in data.find("accept") if r.strategy in names and r.workers in workers]
+        print(f"NOT LIVE ({missing[0][1]}): {', '.join(names)} show {len(found)} recorded results, "
+              f"{data.describe('accept')}.")
+        out += found
+    return out
+
+
+def capability_report(caps: dict | None = None) -> str:
+    """Say, in sentences, what will and won't run on this machine."""
+    caps = caps or system.capabilities()
+    lines = []
+    if caps["epoll"]:
+        lines.append(f"Linux {caps['kernel']} with epoll: every live experiment can run here.")
+        if not caps["EPOLLEXCLUSIVE"]:
+            lines.append("EPOLLEXCLUSIVE is missing (Linux < 4.5?): its cells show recorded results.")
+    elif caps["epoll_hidden"]:
+        lines.append("EPOLLKIT_NO_EPOLL is set: live cells show recorded results; the model runs.")
+    else:
+        lines.append("No epoll on this system: live cells show recorded results from data/reference; "
+                     "the model (epollkit.sim) runs.")
+    if caps["cpus"] and caps["cpus"] < 2:
+        lines.append("One CPU: herd effects still show, but wake-ups cannot run in parallel.")
+    soft = caps["fd_soft_limit"]
+    if 0 <= soft < 2100:
+        lines.append(f"fd limit {soft}: notebook 01's 1024-waiter sweep may be cut short "
+                     "(raise it with `ulimit -n`).")
+    else:
+        lines.append(f"fd limit {soft}: enough for every sweep.")
+    return "\n".join(lines)
+
+
+def live_or_recorded_list(run, name: str, *, sweep: str | None = None, **match) -> list:
+    """``run()`` (a list of records) when live experiments can run here; otherwise the recorded
+    records of ``data/reference/<name>.json`` whose keys equal ``match`` (and, if given, whose
+    ``params["sweep"]`` is ``sweep``), after printing plainly that they are recorded, where and when."""
+    if live():
+        return list(run())
+    found = [r for r in data.find(name, **match)
+             if sweep is None or (getattr(r, "params", None) or {}).get("sweep") == sweep]
+    print(f"NOT LIVE: showing {len(found)} recorded result(s), {data.describe(name)}.")
+    return found
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
