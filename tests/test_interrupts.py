@@ -36,9 +36,9 @@ def _experiments() -> dict:
         "herd select": lambda: lab.herd_latency("select", [0, 4], 3, deadline=10, gap=0.005),
         "herd epoll-exclusive": lambda: lab.herd_latency("epoll-exclusive", [0, 4], 3, deadline=10,
                                                          gap=0.005),
-        "reuseport_close": lambda: lab.reuseport_close(2, 10, deadline=10),
+        "reuseport_close": lambda: lab.reuseport_close(2, 50, deadline=10),
         "run_scenario": lambda: lab.run_scenario("lt-one-write-two-threads"),
-        "multiplex": lambda: lab.multiplex([1, 10], ["select", "poll", "epoll"], calls=5, deadline=10),
+        "multiplex": lambda: lab.multiplex([1, 100, 500], ["select", "poll", "epoll"], calls=51, deadline=10),
         "accept_latency": lambda: lab.accept_latency("blocking", 2, 0.5, service_ms=1.0, connections=40),
         "serve": lambda: lab.serve("shared", 2, 0.5, requests=100, service_ms=1.0, connections=4),
     }
@@ -93,7 +93,17 @@ def _left_behind(before, settle: float = 3.0) -> list[str]:
         new = now.threads - before.threads
         out.append(f"threads {[t.name for t in threading.enumerate() if t.ident in new]}")
     if now.children - before.children:
-        out.append(f"children {sorted(now.children - before.children)}")
+        kids = []
+        for pid in sorted(now.children - before.children):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    stat = f.read()
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace")[-60:]
+                kids.append(f"{pid} {stat[stat.rindex(')') + 2]} {cmd}")
+            except OSError:
+                kids.append(str(pid))
+        out.append(f"children {kids}")
     return out
 
 

@@ -35,6 +35,8 @@ from ..harness import (
     StopSignal,
     WorkerGroup,
     check_fd_budget,
+    close_pipe,
+    own,
     require_linux,
     voluntary_switches,
 )
@@ -162,9 +164,7 @@ class _AcceptRun:
         s = self.strat
         with ExitStack() as stack:
             self.stop = stack.enter_context(StopSignal())
-            self.done_r, self.done_w = os.pipe()
-            stack.callback(os.close, self.done_r)
-            stack.callback(os.close, self.done_w)
+            self.done_r, self.done_w = own(stack, os.pipe, close_pipe)  # no fd between two bytecodes
 
             n_listeners = self.workers if s.topology == "reuseport" else 1
             port = 0
@@ -205,7 +205,7 @@ class _AcceptRun:
                 args = ["connect", HOST, port, self.connections, self.rate]
             else:
                 module, args = self.client_spec["module"], list(self.client_spec["args"](port))
-            client = stack.enter_context(ClientProcess(module, args))
+            client = own(stack, lambda: ClientProcess(module, args))
             client.wait_ready()
 
             group = WorkerGroup(self.workers, self._worker, name=f"accept-{s.name}", stop=self.stop)

@@ -71,6 +71,8 @@ from ..harness import (
     StopSignal,
     WorkerGroup,
     check_fd_room,
+    deferred_signals,
+    own,
     raised_fd_limit,
     require_linux,
     sleeps_in,
@@ -169,13 +171,18 @@ class _StepClient(ClientProcess):
         return json.loads(line)
 
     def close(self) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
-            try:
-                self.proc.stdin.close()  # end of input: the client leaves its loop and exits
-                self.proc.wait(timeout=1.0)
-            except Exception:  # noqa: BLE001 - falls back to kill() below
-                pass
-        super().close()
+        try:
+            with deferred_signals():  # a Ctrl-C inside wait() must not skip the kill and the reaping
+                if self.proc.poll() is None and self.proc.stdin is not None:
+                    try:
+                        self.proc.stdin.close()  # end of input: the client leaves its loop and exits
+                        self.proc.wait(timeout=1.0)
+                    except Exception:  # noqa: BLE001 - falls back to kill() below
+                        pass
+                self._close()
+        except KeyboardInterrupt:
+            self._close()  # it struck as the window opened: kill and reap, then let it through
+            raise
 
 
 def herd_latency(
@@ -256,7 +263,7 @@ class _HerdRun:
                                     f"already uses fd numbers up to FD_SETSIZE ({FD_SETSIZE})")
             port = self.listener.getsockname()[1]
 
-            client = stack.enter_context(_StepClient("epollkit.lab.children.herd_client", [HOST, port]))
+            client = own(stack, lambda: _StepClient("epollkit.lab.children.herd_client", [HOST, port]))
             client.wait_ready(timeout=self._left("the client to start"))
             stack.callback(self._teardown)  # runs first: stop and join the waiters
 

@@ -55,8 +55,11 @@ from ..harness import (
     ClientProcess,
     StopSignal,
     WorkerGroup,
+    accept_on,
     check_fd_budget,
+    own,
     require_linux,
+    socket_pair,
     voluntary_switches,
 )
 
@@ -198,15 +201,14 @@ class _ReadRun:
             client = None
             out = None
             if self.sender == "process":
-                client = stack.enter_context(ClientProcess(
+                client = own(stack, lambda: ClientProcess(
                     "epollkit.lab.children.read_sender",
                     [HOST, port, self.messages, self.message_size, self.per_send, self.pace_us]))
                 client.wait_ready()
             else:
                 out = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
                 out.connect((HOST, port))
-            conn, _ = lsock.accept()
-            stack.enter_context(conn)
+            conn = accept_on(stack, lsock, 10.0)
             lsock.close()
             conn.setblocking(False)
             self.conn = conn
@@ -447,8 +449,8 @@ def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
     require_linux()
     flags = select.EPOLLIN | select.EPOLLET | select.EPOLLONESHOT
     samples = []
-    a, b = socket.socketpair()
-    with a, b, select.epoll() as ep:
+    with ExitStack() as stack, select.epoll() as ep:
+        a, _b = socket_pair(stack)
         ep.register(a.fileno(), flags)
         modify, fd = ep.modify, a.fileno()
         for _ in range(max(1, calls // batch)):

@@ -43,7 +43,7 @@ from ...errors import ExperimentTimeout
 from ...records import IncomingCpuResult, ReuseportCloseResult, ReuseportDistributionResult
 from ...system import kernel_release
 from ...validate import check_deadline, check_int
-from ..harness import check_fd_budget, require_linux
+from ..harness import check_fd_budget, deferred_signals, require_linux
 
 HOST = "127.0.0.1"
 MAX_LISTENERS = 64
@@ -209,11 +209,12 @@ def _drain(sock: socket.socket, stack: ExitStack) -> int:
     """Accept every queued connection of a non-blocking listener; returns how many."""
     n = 0
     while True:
-        try:
-            conn, _ = sock.accept()
-        except BlockingIOError:
-            return n
-        stack.callback(conn.close)
+        with deferred_signals():  # an accepted fd is registered before Ctrl-C can strike
+            try:
+                conn, _ = sock.accept()
+            except BlockingIOError:
+                return n
+            stack.callback(conn.close)
         n += 1
 
 

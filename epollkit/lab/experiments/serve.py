@@ -37,7 +37,6 @@ from __future__ import annotations
 import os
 import random
 import select
-import socket
 import struct
 import subprocess
 import sys
@@ -54,7 +53,15 @@ from ...errors import ExperimentTimeout
 from ...records import ServeResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
-from ..harness import ClientProcess, StopSignal, WorkerGroup, check_fd_budget, require_linux
+from ..harness import (
+    ClientProcess,
+    StopSignal,
+    WorkerGroup,
+    check_fd_budget,
+    deferred_signals,
+    require_linux,
+    socket_pair,
+)
 
 STRATEGIES = ("shared", "sharded")
 REQUEST = struct.Struct("<II")  # request id, service time in microseconds
@@ -134,12 +141,13 @@ class _GeneratorProcess(ClientProcess):
         env = dict(os.environ)
         root = str(ROOT)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "epollkit.lab.children.serve_generator", *map(str, args),
-             ",".join(map(str, fds))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-            pass_fds=fds,
-        )
+        with deferred_signals():  # never a forked child without its Popen object
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "epollkit.lab.children.serve_generator", *map(str, args),
+                 ",".join(map(str, fds))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+                pass_fds=fds,
+            )
 
 
 class _ServeRun:
@@ -170,9 +178,7 @@ class _ServeRun:
             self.stop = stack.enter_context(StopSignal())
             self.clients, self.servers = [], {}
             for _ in range(self.connections):
-                a, b = socket.socketpair()
-                stack.enter_context(a)
-                stack.enter_context(b)
+                a, b = socket_pair(stack)
                 b.setblocking(False)
                 self.clients.append(a)
                 self.servers[b.fileno()] = b

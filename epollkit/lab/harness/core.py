@@ -22,6 +22,7 @@ from pathlib import Path
 from ...data import ROOT
 from ...errors import ExperimentTimeout, LeakError, UnsupportedPlatform
 from ...system import epoll_hidden
+from .interrupts import deferred_signals
 from .stop import REPOKE_S, StopSignal
 
 JOIN_TIMEOUT_S = 5.0
@@ -224,14 +225,15 @@ class ClientProcess:
         env = dict(os.environ)
         root = str(ROOT)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, *map(str, args)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            text=True,
-        )
+        with deferred_signals():  # never a forked child without its Popen object (a zombie)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", module, *map(str, args)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                text=True,
+            )
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         line = self._readline(timeout)
@@ -270,6 +272,14 @@ class ClientProcess:
         return text.splitlines()[-1] if text else ""
 
     def close(self) -> None:
+        try:
+            with deferred_signals():  # a Ctrl-C inside wait() would leave the child unreaped
+                self._close()
+        except KeyboardInterrupt:
+            self._close()  # it struck as the window opened: finish the reaping, then let it through
+            raise
+
+    def _close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         try:
