@@ -35,6 +35,8 @@ from ..harness import (
     StopSignal,
     WorkerGroup,
     check_fd_budget,
+    check_select_fds,
+    check_thread_room,
     close_pipe,
     own,
     require_linux,
@@ -127,13 +129,15 @@ def accept(
     require_linux(epoll=strat.wait == "epoll_wait",
                   flag="EPOLLEXCLUSIVE" if "EPOLLEXCLUSIVE" in strat.flags else None)
     per_worker_fds = 2 if strat.topology == "reuseport" else 1
-    check_fd_budget(workers * per_worker_fds + 8, f"{workers} workers ({strategy})")
+    fd_budget = check_fd_budget(workers * per_worker_fds + 8, f"{workers} workers ({strategy})")
+    check_thread_room(workers + 1, f"{workers} workers ({strategy})")  # + the client process
 
     run = _AcceptRun(strat, workers, connections, 0.0 if burst else float(rate), deadline,
                      rotate_every, work)
     run.trace = trace
     run.client_spec = client
-    return run.execute()
+    with fd_budget:
+        return run.execute()
 
 
 class _AcceptRun:
@@ -163,7 +167,7 @@ class _AcceptRun:
     def execute(self) -> AcceptResult:
         s = self.strat
         with ExitStack() as stack:
-            self.stop = stack.enter_context(StopSignal())
+            self.stop = own(stack, StopSignal)
             self.done_r, self.done_w = own(stack, os.pipe, close_pipe)  # no fd between two bytecodes
 
             n_listeners = self.workers if s.topology == "reuseport" else 1
@@ -179,6 +183,9 @@ class _AcceptRun:
                 # would poll() first (sock_call_ex), which is a different wait queue discipline.
                 sock.setblocking(s.wait == "accept")
                 self.listeners.append(sock)
+            if s.wait == "select":  # fd numbers come from the lowest free: 1024 and up if 1024 are open
+                check_select_fds([*(x.fileno() for x in self.listeners), self.stop.fileno()],
+                                 f"{self.workers} workers (select)")
             if s.name.startswith("reuseport-cbpf-"):
                 from .reuseport import attach_cbpf
 
@@ -220,6 +227,9 @@ class _AcceptRun:
             client.go()
             self._wait_done(client, t0)
             duration = time.monotonic() - t0
+            # the deadline is a deadline: what is accepted after it (teardown, settling) is lost
+            frozen = [list(st) for st in self.stats] if duration >= self.deadline else None
+            order_len = len(self.order)
             if self.client_spec is not None:
                 if self.client_result is None:  # all accepted before the client printed its line
                     self.client_result = client.result(timeout=5.0)
@@ -231,6 +241,8 @@ class _AcceptRun:
                 end = [voluntary_switches(t) for t in group.tids]
         # the with-block has stopped the workers and closed everything; now report
         group.raise_first_error()
+        if frozen is not None:
+            self.stats, self.order = frozen, self.order[:order_len]
         per_worker = [
             WorkerStats(worker=i, accepts=a, returns=r, eagain=e, kernel_wakeups=end[i] - base[i])
             for i, (a, r, e, _ctl) in enumerate(self.stats)

@@ -249,7 +249,7 @@ class _HerdRun:
         points: list[dict] = []
         with ExitStack() as stack:
             stack.enter_context(raised_fd_limit(self.counts[-1] * per_waiter_fds + 8))
-            self.stop = stack.enter_context(StopSignal())
+            self.stop = own(stack, StopSignal)
             self.stop_r = self.stop.fileno()
             self.listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             self.listener.bind((HOST, 0))

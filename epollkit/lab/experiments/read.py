@@ -57,6 +57,7 @@ from ..harness import (
     WorkerGroup,
     accept_on,
     check_fd_budget,
+    check_thread_room,
     own,
     require_linux,
     socket_pair,
@@ -147,10 +148,12 @@ def read(
     strat = validate(strategy, readers, messages, message_size, read_size, think_us, per_send, pace_us,
                      sender, deadline)
     require_linux(flag="EPOLLEXCLUSIVE" if "EPOLLEXCLUSIVE" in strat.flags else None)
-    check_fd_budget(readers + 10, f"{readers} readers ({strategy})")
+    fd_budget = check_fd_budget(readers + 10, f"{readers} readers ({strategy})")
+    check_thread_room(readers + 1, f"{readers} readers ({strategy})")  # + the sender
     run = _ReadRun(strat, readers, messages, message_size, read_size, float(think_us), per_send,
                    float(pace_us), sender, float(deadline))
-    return run.execute()
+    with fd_budget:
+        return run.execute()
 
 
 class _ReadRun:
@@ -191,7 +194,7 @@ class _ReadRun:
     def execute(self) -> ReadResult:
         s = self.strat
         with ExitStack() as stack:
-            self.stop = stack.enter_context(StopSignal())
+            self.stop = own(stack, StopSignal)
             lsock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             lsock.bind((HOST, 0))
             lsock.listen(1)

@@ -44,7 +44,16 @@ from ...scenarios.calls import Accept, Ctl, EpollWait, Read
 from ...scenarios.format import Scenario, load
 from ...scenarios.generation import Generation, generation
 from ...system import this_release
-from ..harness import StopSignal, WorkerGroup, check_fd_budget, require_linux, sleeps_in
+from ..harness import (
+    StopSignal,
+    WorkerGroup,
+    check_fd_budget,
+    check_thread_room,
+    own,
+    raised_fd_limit,
+    require_linux,
+    sleeps_in,
+)
 
 TAIL_S = 1.0  # a call still blocked this long after the last kernel event is reported "blocked"
 SETTLE_S = 0.03  # how long every thread must stay asleep before "all blocked" is believed
@@ -77,7 +86,7 @@ class _Run:
         self.clients: list = []
         self.accepted: list = []
         self.lock = threading.Lock()
-        self.stop = stack.enter_context(StopSignal())  # re-poked until every thread has joined
+        self.stop = own(stack, StopSignal)  # re-poked until every thread has joined
         self.stopfd = self.stop.fileno()
         self.thread_names = list(sc.threads)
         self.phase = [None] * len(self.thread_names)  # (call index, kind) announced before each call
@@ -321,11 +330,13 @@ def run_scenario(scenario, *, repeat: int = 1) -> dict:
         isinstance(c, Ctl) and "EPOLLEXCLUSIVE" in c.events for calls in sc.threads.values() for c in calls)
     require_linux(epoll=True, flag="EPOLLEXCLUSIVE" if exclusive else None)
     check_fd_budget(_needs(sc), f"scenario {sc.name!r}")
+    check_thread_room(len(sc.threads), f"scenario {sc.name!r}")
     t0 = time.monotonic()
     counts: Counter = Counter()
     order = []
     for _ in range(repeat):
         with ExitStack() as stack:
+            stack.enter_context(raised_fd_limit(_needs(sc)))  # as check_fd_budget allowed
             out = _Run(sc, stack).execute()
         key = repr(sorted(out.items()))
         if key not in counts:

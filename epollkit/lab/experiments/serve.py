@@ -58,7 +58,9 @@ from ..harness import (
     StopSignal,
     WorkerGroup,
     check_fd_budget,
+    check_thread_room,
     deferred_signals,
+    own,
     require_linux,
     socket_pair,
 )
@@ -128,10 +130,12 @@ def serve(
     """
     validate(strategy, workers, utilization, requests, service_ms, cv, connections, seed, deadline)
     require_linux()
-    check_fd_budget(2 * connections + workers + 8, f"{connections} connections")
+    fd_budget = check_fd_budget(2 * connections + workers + 8, f"{connections} connections")
+    check_thread_room(workers + 1, f"{workers} workers")
     plan = schedule(workers, utilization, requests, service_ms, cv, connections, seed)
-    return _ServeRun(strategy, workers, utilization, plan, service_ms, cv, connections, seed,
-                     deadline).execute()
+    with fd_budget:
+        return _ServeRun(strategy, workers, utilization, plan, service_ms, cv, connections, seed,
+                         deadline).execute()
 
 
 class _GeneratorProcess(ClientProcess):
@@ -175,7 +179,7 @@ class _ServeRun:
 
     def execute(self) -> ServeResult:
         with ExitStack() as stack:
-            self.stop = stack.enter_context(StopSignal())
+            self.stop = own(stack, StopSignal)
             self.clients, self.servers = [], {}
             for _ in range(self.connections):
                 a, b = socket_pair(stack)
