@@ -194,7 +194,7 @@ class _ServeRun:
             for j, fd in enumerate(self.servers):
                 self.epolls[0 if self.strategy == "shared" else j % self.workers].register(fd, self.flags)
 
-            gen = stack.enter_context(_GeneratorProcess(
+            gen = own(stack, lambda: _GeneratorProcess(
                 [self.workers, self.utilization, len(self.plan), self.service_ms, self.cv,
                  self.connections, self.seed], [c.fileno() for c in self.clients]))
             for c in self.clients:  # the generator holds its own copies; ours would only keep them open
