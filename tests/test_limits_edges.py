@@ -170,3 +170,18 @@ def test_join_waits_for_every_worker_in_one_wait_and_scales_with_their_number():
     g.join()  # no LeakError: they all stop within the scaled allowance
     assert time.monotonic() - t0 < JOIN_TIMEOUT_S + 200 * JOIN_PER_THREAD_S
     assert not any(t.is_alive() for t in g._threads)
+
+
+@linux_only
+def test_starting_thousands_of_threads_stops_at_the_deadline(no_leaks):  # F3
+    import threading
+
+    from epollkit.errors import ExperimentTimeout
+    from epollkit.lab.harness import WorkerGroup
+
+    release = threading.Event()
+    g = WorkerGroup(500, lambda i, grp: release.wait(), name="start-deadline")
+    with pytest.raises(ExperimentTimeout, match="after starting 0 of 500 threads"):
+        g.start(deadline=time.monotonic() - 1)
+    release.set()
+    g.join()

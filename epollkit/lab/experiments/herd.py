@@ -395,7 +395,7 @@ class _HerdRun:
         self.groups.append(group)
         old = threading.stack_size(STACK_SIZE)  # process-wide: applies to threads started meanwhile
         try:
-            group.start()
+            group.start(deadline=self.end)  # thousands of starts take seconds: the deadline holds
         finally:
             threading.stack_size(old)
 

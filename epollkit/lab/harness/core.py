@@ -193,7 +193,7 @@ class WorkerGroup:
     def all_ready(self) -> bool:
         return all(self._ready)
 
-    def start(self) -> None:
+    def start(self, deadline: float | None = None) -> None:
         """Start every thread with a small stack (``WORKER_STACK``: 512 workers reserve 128 MiB, not
         the 4 GiB of the default 8 MiB stacks). ``threading.stack_size`` is process-wide: put back."""
         from .limits import WORKER_STACK
@@ -202,7 +202,10 @@ class WorkerGroup:
         if old == 0:  # the default: a caller (herd) may have chosen its own smaller size
             threading.stack_size(WORKER_STACK)
         try:
-            for t in self._threads:
+            for k, t in enumerate(self._threads):
+                if deadline is not None and k % 64 == 0 and time.monotonic() >= deadline:
+                    raise ExperimentTimeout(f"the deadline passed after starting {k} of {self.count} "
+                                            "threads")
                 with self._lock:
                     self._running += 1
                     self._all_done.clear()
