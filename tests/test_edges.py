@@ -375,7 +375,7 @@ def test_accept_parameters_are_checked_before_anything_is_created(no_leaks, kw, 
 ])
 def test_sweeps_check_every_element_before_the_first_run(no_leaks, monkeypatch, call, says):  # F21
     from epollkit.lab.experiments import accept as accept_lab
-    from epollkit.lab.experiments import read as read_lab
+    from epollkit.lab.experiments import read_runs as read_lab
     from epollkit.lab.experiments import sweeps as fixes_lab
 
     ran = []

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..data import SCENARIO_DIR
 from ..validate import one_line, shown
-from .calls import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Accept, Ctl, EpollWait, Read
+from .calls import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Accept, Connect, Ctl, EpollWait, Read, Write
 from .reading import check_tree, display_name, parse, printable, read_file
 
 KINDS = ("epoll", "stream", "listener")
@@ -275,7 +275,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             for k in ev:
                 if k not in ("write", "bytes"):
                     raise _choose(w, k, ("write", "bytes"), "field of write")
-            kernel.append(("write", obj_of(f"{w}.write", ev["write"], ("stream",)),
+            kernel.append(Write.to(obj_of(f"{w}.write", ev["write"], ("stream",)),
                            _write_size(f"{w}.bytes", ev.get("bytes"))))
         elif "connect" in ev:
             for k in ev:
@@ -286,7 +286,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             if connects[lst] > CONNECTS_PER_LISTENER:
                 raise _bad(w, f"more than {CONNECTS_PER_LISTENER} connects to {lst}; at most "
                               f"{CONNECTS_PER_LISTENER} per listener (its accept queue must not fill)")
-            kernel.append(("connect", lst))
+            kernel.append(Connect.to(lst))
         else:
             keys = one_line(", ".join(map(str, ev)), 60) if ev else "nothing"
             raise _bad(w, f"unknown kernel event with {keys}; valid: write, connect")

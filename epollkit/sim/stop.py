@@ -16,7 +16,7 @@ The model program: the eventfd is a ``stream`` named ``stop`` (in the model, as 
 write to it runs the source's wake-up walk once), registered ``EPOLLIN`` in the shared instance ``e0``
 beside the strategy's own fd (the listener or the shared stream, with the strategy's flags); each
 worker is one ``epoll_wait(e0, maxevents=2)`` (the harness's ``EVENTS_PER_WAIT``: the worker's fd plus
-the stop fd); the kernel events are the stop writes.
+the stop fd); the kernel events are the stop writes (``scenarios.calls.Write``).
 
 - ``pokes="once"``: one write (the harness before this fix);
 - ``pokes="until-joined"``: one write per worker, each made only when every worker still in the
@@ -47,8 +47,8 @@ NAMES = "ABCDEFGH"
 def stop_scenario(kind: str, strategy: str, workers: int, pokes: str = "until-joined") -> dict:
     """The stop protocol of a shared-instance strategy as a scenario document (the neutral format)."""
     s = strategies.get(kind, strategy)
-    if s.topology != "shared":
-        raise ValueError(f"{strategy!r} does not share one epoll instance (topology {s.topology!r}); "
+    if s.topology != strategies.Topology.SHARED:
+        raise ValueError(f"{strategy!r} does not share one epoll instance (topology {s.topology.value!r}); "
                          "the stop protocol is checked for shared instances")
     if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= len(NAMES):
         raise ValueError(f"workers must be an integer in 1..{len(NAMES)}, not {workers!r}")

@@ -1,5 +1,5 @@
 """Scenario files on the real kernel: real threads, real ``select.epoll``, an AF_UNIX socketpair per
-``stream`` and a TCP listener on 127.0.0.1 per ``listener`` (DESIGN.md "Scenario files").
+``stream`` and a TCP listener on 127.0.0.1 per ``listener`` (docs/architecture.md, "Scenario files").
 
 How a run goes:
 
@@ -21,8 +21,9 @@ How a run goes:
   thread still asleep then is reported ``"blocked"`` for that call. Nothing can wake a thread that is
   asleep in the kernel once all others are asleep or done and no event is left, so waiting the full
   second would only add time, not change the outcome;
-- teardown (``reference/style.md`` §6): stop flag -> poke the stop eventfd -> ``shutdown()`` the
-  listeners (wakes a blocked ``accept()``) -> join -> close everything in reverse.
+- teardown (docs/architecture.md, "The lab's shared skeleton"): stop flag -> poke the stop eventfd
+  -> ``shutdown()`` the listeners (wakes a blocked ``accept()``) -> join, poking again while a thread
+  is still asleep -> close everything in reverse.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from ..harness import (
     require_linux,
     sleeps_in,
 )
+from ..harness.experiment import stop_workers
 
 TAIL_S = 1.0  # a call still blocked this long after the last kernel event is reported "blocked"
 SETTLE_S = 0.03  # how long every thread must stay asleep before "all blocked" is believed
@@ -249,16 +251,9 @@ class _Run:
                                     "(nobody takes what the scenario sends)") from None
 
     def teardown(self, group: WorkerGroup) -> None:
-        self.stop.set()
-        for g in self.gates:  # a thread still at its gate sees the stop flag and leaves
-            g.set()
-        for name, kind in self.sc.objects.items():
-            if kind == "listener":
-                try:
-                    self.fds[name].shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in accept()
-                except OSError:
-                    pass
-        group.join()
+        listeners = [self.fds[n] for n, kind in self.sc.objects.items() if kind == "listener"]
+        # a thread still at its start gate sees the stop flag and leaves
+        stop_workers(self.stop, group, listeners=listeners, then=lambda: [g.set() for g in self.gates])
         for c in self.accepted + self.clients:
             c.close()
 

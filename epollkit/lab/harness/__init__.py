@@ -18,6 +18,7 @@ from .core import (
     sleeps_in,
     thread_state,
     thread_wchan,
+    vmrss_kib,
     voluntary_switches,
     wait_until_blocked,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "sleeps_in",
     "thread_state",
     "thread_wchan",
+    "vmrss_kib",
     "voluntary_switches",
     "wait_until_blocked",
 ]

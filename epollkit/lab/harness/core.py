@@ -1,10 +1,11 @@
 """Plumbing shared by every live experiment: platform gates, thread states from /proc, a worker-thread
 group that always stops, and a client that runs in a process of its own.
 
-Teardown follows one order everywhere (``reference/style.md`` §6): set the stop flag -> make a wake-up fd
-readable in every epoll set -> ``shutdown()`` the listener(s) (this is what wakes a thread blocked in
-``accept()``, with ``EINVAL``; ``close()`` alone does not: ``inet_shutdown()`` -> ``inet_csk_listen_stop()``)
--> join with a timeout -> close fds in reverse -> raise :class:`LeakError` if anything is still alive.
+Teardown follows one order everywhere (docs/architecture.md, "The lab's shared skeleton"): set the stop flag
+-> make a wake-up fd readable in every epoll set -> ``shutdown()`` the listener(s) (this is what wakes a
+thread blocked in ``accept()``, with ``EINVAL``; ``close()`` alone does not: ``inet_shutdown()`` ->
+``inet_csk_listen_stop()``) -> join with a timeout -> close fds in reverse -> raise :class:`LeakError` if
+anything is still alive.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ...data import ROOT
-from ...errors import ExperimentTimeout, LeakError, UnsupportedPlatform
+from ...errors import ExperimentTimeout, HelperProcessError, LeakError, UnsupportedPlatform
 from ...system import epoll_hidden
 from .interrupts import deferred_signals
 from .stop import REPOKE_S, StopSignal
@@ -259,7 +260,7 @@ class ClientProcess:
     never inside a measured interval. Always reaped: ``close()`` kills it if it is still running.
     """
 
-    def __init__(self, module: str, args: Sequence[str]):
+    def __init__(self, module: str, args: Sequence[str], *, pass_fds: Sequence[int] = ()):
         env = dict(os.environ)
         root = str(ROOT)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -271,13 +272,14 @@ class ClientProcess:
                 stderr=subprocess.PIPE,
                 env=env,
                 text=True,
+                pass_fds=tuple(pass_fds),  # e.g. the client ends of the connections the child drives
             )
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         line = self._readline(timeout)
         if line.strip() != "ready":
             err = self._stderr()
-            raise RuntimeError(f"client process failed to start: {line.strip() or err or 'no output'}")
+            raise HelperProcessError(f"client process failed to start: {line.strip() or err or 'no output'}")
 
     def go(self) -> None:
         assert self.proc.stdin is not None
@@ -290,11 +292,21 @@ class ClientProcess:
         if not line:
             if self.proc.poll() is None:
                 raise ExperimentTimeout(f"the client did not finish within {timeout:.1f} s")
-            raise RuntimeError(f"client process failed: {self._stderr() or 'no output'}")
+            raise HelperProcessError(f"client process failed: {self._stderr() or 'no output'}")
         try:
             self.proc.wait(timeout=max(timeout, 1.0))
         except subprocess.TimeoutExpired:
             pass
+        return json.loads(line)
+
+    def step(self, timeout: float) -> dict:
+        """One more ``go`` -> one JSON line, the child still running (the herd client's protocol)."""
+        self.go()
+        line = self._readline(timeout)
+        if not line:
+            if self.proc.poll() is None:
+                raise ExperimentTimeout(f"the client did not answer within {timeout:.1f} s")
+            raise HelperProcessError(f"client process died: {self._stderr() or 'no output'}")
         return json.loads(line)
 
     def _readline(self, timeout: float) -> str:
@@ -318,6 +330,12 @@ class ClientProcess:
             raise
 
     def _close(self) -> None:
+        if self.proc.poll() is None and self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()  # end of input: a child in a command loop leaves it and exits
+                self.proc.wait(timeout=0.2)
+            except Exception:  # noqa: BLE001 - falls back to kill() below
+                pass
         if self.proc.poll() is None:
             self.proc.kill()
         try:
@@ -336,3 +354,12 @@ class ClientProcess:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def vmrss_kib() -> int:
+    """This process's resident set (``VmRSS`` in /proc/self/status), in KiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
