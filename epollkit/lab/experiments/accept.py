@@ -16,6 +16,7 @@ instance, move the thread in ``ep->wq`` (``ep_poll()`` re-inserts at the head ea
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import select
 import socket
@@ -234,7 +235,8 @@ class _AcceptRun:
             self._wait_done(client, t0)
             duration = time.monotonic() - t0
             # the deadline is a deadline: what is accepted after it (teardown, settling) is lost
-            frozen = [list(st) for st in self.stats] if duration >= self.deadline else None
+            frozen = ([dataclasses.replace(st) for st in self.stats] if duration >= self.deadline
+                      else None)
             order_len = len(self.order)
             if self.client_spec is not None:
                 if self.client_result is None:  # all accepted before the client printed its line
