@@ -80,6 +80,7 @@ from ..harness import (
     voluntary_switches,
 )
 from ..harness.experiment import stop_workers
+from ..harness.interrupts import uninterruptible
 from ..harness.sockets import accept_queue_length
 from ..harness.waits import wait_for
 
@@ -350,6 +351,7 @@ class _HerdRun:
         finally:
             threading.stack_size(old)
 
+    @uninterruptible
     def _teardown(self) -> None:
         try:
             stop_workers(self.stop, *self.groups, listeners=[self.listener])

@@ -56,6 +56,7 @@ from ..harness import (
     sleeps_in,
 )
 from ..harness.experiment import stop_workers
+from ..harness.interrupts import uninterruptible
 
 TAIL_S = 1.0  # a call still blocked this long after the last kernel event is reported "blocked"
 SETTLE_S = 0.03  # how long every thread must stay asleep before "all blocked" is believed
@@ -250,6 +251,7 @@ class _Run:
             raise ExperimentTimeout(f"{self.sc.name}: {what} did not complete within {BLOCK_TIMEOUT_S} s "
                                     "(nobody takes what the scenario sends)") from None
 
+    @uninterruptible
     def teardown(self, group: WorkerGroup) -> None:
         listeners = [self.fds[n] for n, kind in self.sc.objects.items() if kind == "listener"]
         # a thread still at its start gate sees the stop flag and leaves

@@ -122,3 +122,21 @@ def accept_on(stack: ExitStack, sock, timeout: float):
         conn, _ = sock.accept()
         stack.enter_context(conn)
     return conn
+
+
+def uninterruptible(fn: Callable) -> Callable:
+    """A teardown step that a Ctrl-C cannot cut in half (a stop flag set but its eventfd never
+    written leaves the workers asleep for good): it runs with signals deferred; a Ctrl-C that struck
+    as the window opened runs it once more (teardowns are idempotent) before it is let through."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            with deferred_signals():
+                return fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            fn(*args, **kwargs)
+            raise
+
+    return run
