@@ -143,3 +143,20 @@ def test_ctrl_c_at_any_moment_of_an_experiment_leaves_nothing(name):
     print(f"\n{name}: {MOMENTS} moments over {duration:.2f} s, {interrupted} interrupted, "
           f"{len(leaks)} left something behind")
     assert not leaks, f"{name}: {len(leaks)} of {MOMENTS} interrupts left something behind: {leaks[:3]}"
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+def test_a_signal_inside_a_deferred_window_is_delivered_when_it_closes():
+    from epollkit.lab.harness import deferred_signals
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    steps = []
+    old = signal.getsignal(signal.SIGALRM)
+    with pytest.raises(KeyboardInterrupt), _Interrupt(0.01):
+        with deferred_signals():
+            time.sleep(0.1)  # the alarm fires in here ...
+            steps.append("finished the window")  # ... and waits until the window is done
+    assert steps == ["finished the window"]
+    assert signal.getsignal(signal.SIGALRM) is old
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
