@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test-stamp
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=180 \
           --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test unit notebooks site execute record bench lint venv clean
+.PHONY: lab test unit notebooks site execute record bench lint venv clean fuzz interrupts
 
 venv: $(STAMP)
 
@@ -34,6 +34,12 @@ test: $(TEST_STAMP) lint  ## every unit test, every notebook (nbval), the book b
 
 unit: $(TEST_STAMP)
 	$(PY) -m pytest tests
+
+fuzz: $(TEST_STAMP)  ## the property-based contract test with 400 examples per property (minutes)
+	EPOLLKIT_FUZZ_EXAMPLES=400 $(PY) -m pytest -q tests/test_contract_fuzz.py
+
+interrupts: $(TEST_STAMP)  ## Ctrl-C at 40 moments of every experiment, checking fds, threads and children
+	EPOLLKIT_INTERRUPT_MOMENTS=40 $(PY) -m pytest -q tests/test_interrupts.py
 
 notebooks: $(TEST_STAMP)
 	$(PY) -m pytest notebooks $(NBVAL)

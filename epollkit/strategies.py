@@ -170,6 +170,8 @@ def get(kind: str, name: str, allowed: tuple[str, ...] | None = None) -> Strateg
     if table is None:
         raise ValueError(f"kind must be 'accept', 'read' or 'serve', not {kind!r}")
     valid = tuple(allowed) if allowed is not None else tuple(table)
-    if name not in valid:
-        raise ValueError(f"unknown {kind} strategy {name!r}; valid: {', '.join(valid)}")
+    if not isinstance(name, str) or name not in valid:
+        from .validate import shown
+
+        raise ValueError(f"unknown {kind} strategy {shown(name)}; valid: {', '.join(valid)}")
     return table[name]

@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import sys
 
 from ..errors import EpollkitError
+from ..validate import one_line, shown
 
 # Subcommand modules, in the order `epollkit --help` lists them.
 COMMANDS = (
@@ -38,18 +40,50 @@ class UsageError(Exception):
     """Bad command-line arguments (exit status 2)."""
 
 
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_FLOAT = re.compile(r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$")
+
+
+def strict_int(text: str) -> int:
+    """An ASCII decimal integer: ``int()`` would also take "1_0", a full-width "４" or an Arabic "٣"."""
+    if not _INT.match(text) or len(text) > 20:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number")
+    return int(text)
+
+
+def strict_float(text: str) -> float:
+    """An ASCII decimal number (no nan, inf, "1_0" or hex)."""
+    if not _FLOAT.match(text) or len(text) > 40:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a number")
+    return float(text)
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit status 2, with no usage dump."""
+    """argparse, but a usage error is one line and exit status 2, with no usage dump; ``type=int`` and
+    ``type=float`` are strict (ASCII digits only), and a bad value's message ends with the option's
+    help, which names its valid range ("worker threads, 1-512 (default 4)")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("type", int, strict_int)
+        self.register("type", float, strict_float)
 
     def error(self, message):  # noqa: D401 - argparse API
-        raise UsageError(f"{self.prog}: {message}")
+        m = re.match(r"argument ([^:]+): ", message)
+        if m and "invalid choice" not in message and "expected one argument" not in message:
+            names = set(m.group(1).split("/"))
+            for action in self._actions:
+                if names & set(action.option_strings or [action.dest]) and action.help:
+                    message = f"{message} (valid: {action.help})"
+                    break
+        raise UsageError(one_line(f"{self.prog}: {message}"))
 
 
 def int_list(text: str) -> list[int]:
     """Parse a comma-separated list of integers, e.g. ``0,16,256,1024``."""
     try:
-        values = [int(x) for x in text.split(",") if x.strip() != ""]
-    except ValueError:
+        values = [strict_int(x.strip()) for x in text.split(",") if x.strip() != ""]
+    except (ValueError, argparse.ArgumentTypeError):
         raise argparse.ArgumentTypeError(
             f"expected a comma-separated list of integers, e.g. 0,16,256; got {text!r}"
         ) from None
@@ -93,22 +127,63 @@ def build_parser() -> tuple[Parser, dict]:
     return parser, modules
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser, modules = build_parser()
+# What a run has started, seen through audit events: a ValueError raised after a socket or a process
+# was made is a run-time failure (exit 1), not a bad argument (exit 2). Installed once per process.
+_STARTS = frozenset({"socket.__new__", "subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn",
+                     "os.spawn", "os.exec"})
+_started = [0]
+_hooked = [False]
+
+
+def _audit(event: str, _args) -> None:
+    if event in _STARTS:
+        _started[0] += 1
+
+
+def _say(text: str) -> None:
+    err = sys.stderr
+    if err is None:  # stderr closed too: the exit status is all we can give
+        return
     try:
+        err.write(one_line(text) + "\n")
+        err.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    if not _hooked[0]:
+        sys.addaudithook(_audit)
+        _hooked[0] = True
+    try:
+        parser, modules = build_parser()
         args = parser.parse_args(argv)
         if not args.command:
             raise UsageError(f"epollkit: choose a command: {', '.join(modules)}")
-        return int(modules[args.command].run(args) or 0)
+        if sys.stdout is None or getattr(sys.stdout, "closed", False):
+            raise EpollkitError("standard output is closed: there is nowhere to print the result")
+        started = _started[0]
+        try:
+            code = int(modules[args.command].run(args) or 0)
+            sys.stdout.flush()
+            return code
+        except UnicodeEncodeError as exc:  # printing the result, after the run
+            enc = getattr(sys.stdout, "encoding", "?")
+            raise EpollkitError(f"cannot print the result: the output encoding {enc} cannot show "
+                                f"{exc.object[exc.start:exc.end]!r}; set PYTHONIOENCODING=utf-8") from None
+        except ValueError as exc:
+            if _started[0] != started:  # something had started: not a bad argument
+                raise EpollkitError(f"{type(exc).__name__}: {exc}") from None
+            raise
     except (UsageError, ValueError) as exc:
-        sys.stderr.write(f"{exc}\n" if str(exc).startswith("epollkit") else f"epollkit: {exc}\n")
+        _say(f"{exc}" if str(exc).startswith("epollkit") else f"epollkit: {exc}")
         return 2
     except (EpollkitError, OSError) as exc:
-        sys.stderr.write(f"epollkit: error: {exc}\n")
+        _say(f"epollkit: error: {exc}")
         return 1
     except KeyboardInterrupt:
-        sys.stderr.write("epollkit: interrupted\n")
+        _say("epollkit: interrupted")
         return 130
     except Exception as exc:  # any other run-time failure: one line, never a traceback
-        sys.stderr.write(f"epollkit: error: {type(exc).__name__}: {exc}\n")
+        _say(f"epollkit: error: {type(exc).__name__}: {exc}")
         return 1

@@ -11,6 +11,8 @@ import importlib
 import sys
 import time
 
+from ..validate import shown
+
 NAME = "record"
 HELP = "run the reference experiments and write data/reference/*.json"
 
@@ -41,17 +43,37 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document listing the files")
 
 
+def check_out_dir(out) -> None:
+    """``out`` is (or can be made) a writable folder: ValueError naming it otherwise."""
+    import os
+    from pathlib import Path
+
+    p = Path(out)
+    if str(out) == "":
+        raise ValueError("--out must name a folder, not ''")
+    probe = p
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent  # the nearest existing ancestor must be a writable folder
+    if not probe.is_dir():
+        raise ValueError(f"--out {shown(str(out))}: {shown(str(probe))} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {shown(str(out))}: {shown(str(probe))} is not writable")
+
+
 def run(args) -> int:
     from .. import data
     from . import emit
 
     names = list(RECORDERS)
-    if args.only:
+    if args.only is not None:  # "" or ",," names nothing: refused, never "record everything"
         names = [n.strip() for n in args.only.split(",") if n.strip()]
         bad = [n for n in names if n not in RECORDERS]
         if bad:
-            raise ValueError(f"unknown recording {bad[0]!r}; valid: {', '.join(RECORDERS)}")
-    out = args.out or data.REFERENCE_DIR
+            raise ValueError(f"unknown recording {shown(bad[0])}; valid: {', '.join(RECORDERS)}")
+        if not names:
+            raise ValueError(f"--only names no recording; give one or more of: {', '.join(RECORDERS)}")
+    out = data.REFERENCE_DIR if args.out is None else args.out
+    check_out_dir(out)  # before the first experiment: a bad folder must not throw the results away
     written = {}
     for name in names:
         module, func = RECORDERS[name].split(":")

@@ -39,7 +39,9 @@ def table(doc: dict, expect) -> str:
         lines.append(f"properties: {', '.join(doc['properties'])}")
     if "trace" in doc:
         lines.extend(f"  {i}. {s['actor']}: {s['text']}" for i, s in enumerate(doc["trace"], 1))
-    if "model" in doc:
+    if "model" in doc and "skipped" in doc["model"]:
+        lines.append(doc["model"]["skipped"])
+    elif "model" in doc:
         m = doc["model"]
         lines.append(f"model with this kernel's rules ({m['rules']['rules']}): "
                      + ("every outcome is in its set" if m["in_model"]

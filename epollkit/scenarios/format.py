@@ -22,14 +22,15 @@ once per skb -- several wake-ups, where the model makes one.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data import SCENARIO_DIR
+from ..validate import one_line, shown
 from . import fdcalls, nesting
 from .calls import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Accept, Connect, Ctl, EpollWait, Poll, Read, Write
+from .reading import check_tree, display_name, parse, printable, read_file
 
 KINDS = ("epoll", "stream", "listener")
 CALLS = ("epoll_wait", "accept", "read", "epoll_ctl", "poll") + fdcalls.CALLS
@@ -48,6 +49,14 @@ CALL_FIELDS = {
     **fdcalls.CALL_FIELDS,
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
+# Caps that keep every run of a scenario small on both backends (the largest file in data/scenarios
+# has 3 threads, 6 calls and 4 events): the model's run and exploration grow with them, and the real
+# backend starts one thread per thread. CONNECTS_PER_LISTENER stays below the listen() backlog (64),
+# so a connect() that nobody accepts never blocks in the kernel's full accept queue.
+MAX_THREADS = 16
+MAX_CALLS = 256  # calls in all threads together
+MAX_EVENTS = 64
+CONNECTS_PER_LISTENER = 32
 # how threads and kernel events interleave: each kernel event waits until every thread is blocked or
 # done (the kernel selftests' way), kernel events first, or anything goes
 ORDERS = ("threads-block-first", "kernel-first", "free")
@@ -84,43 +93,57 @@ def _bad(where: str, msg: str) -> ValueError:
 
 
 def _choose(where: str, value, valid, what: str):
-    if value not in valid:
-        return _bad(where, f"unknown {what} {value!r}; valid: {', '.join(map(str, valid)) or 'none'}")
+    if not isinstance(value, str) or value not in valid:
+        return _bad(where, f"unknown {what} {shown(value)}; valid: {', '.join(map(str, valid)) or 'none'}")
     return None
+
+
+def _list(where: str, value, what: str, most: int) -> list:
+    """A JSON list (not a string, not an object) of at most ``most`` entries."""
+    if not isinstance(value, list):
+        raise _bad(where, f"must be a list of {what}, not {shown(value)}")
+    if len(value) > most:
+        raise _bad(where, f"{len(value)} {what} is too many; at most {most}")
+    return value
 
 
 def _int(where: str, value, lo: int, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
         rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-        raise _bad(where, f"{value!r} is not an integer in {rng}")
+        raise _bad(where, f"{shown(value)} is not an integer in {rng}")
     return value
 
 
 def load(source, *, name: str | None = None) -> Scenario:
     """Load a scenario from a path, a JSON string, a dict, or the name of a file in data/scenarios."""
     path = None
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"name must be a string, not {shown(name)}")
     if isinstance(source, dict):
+        check_tree(source, name or "scenario")
         data = source
+    elif not isinstance(source, (str, Path)):
+        raise ValueError(f"a scenario is a path, a name, JSON text or a dict, not {shown(source)}")
     else:
         text = str(source)
         if text.lstrip().startswith("{"):
-            where = name or "scenario"
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise _bad(where, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+            data = parse(text, name or "scenario")
         else:
             p = Path(text)
-            if not p.exists() and (SCENARIO_DIR / f"{text}.json").exists():
-                p = SCENARIO_DIR / f"{text}.json"
-            if not p.exists():
-                raise ValueError(f"no scenario file {text!r} (nor data/scenarios/{text}.json)")
-            path = str(p)
+            named = SCENARIO_DIR / (text if text.endswith(".json") else f"{text}.json")
             try:
-                data = json.loads(p.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as exc:
-                raise _bad(p.name, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    return validate(data, where=name or (Path(path).name if path else "scenario"), path=path)
+                if text and not p.exists() and "/" not in text and named.exists():
+                    p = named
+                found = bool(text) and (p.exists() or p.is_symlink())
+            except (OSError, ValueError):  # a name too long for the file system, or holding NUL
+                found = False
+            if not found:
+                raise ValueError(f"no scenario file {shown(text)}"
+                                 + ("" if "/" in text or not text else
+                                    f" (nor {shown('data/scenarios/' + named.name)})"))
+            path = str(p)
+            data = parse(read_file(path), display_name(path))
+    return validate(data, where=name or (display_name(path) if path else "scenario"), path=path)
 
 
 def validate(data, *, where: str = "scenario", path: str | None = None) -> Scenario:
@@ -133,14 +156,25 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
         if k not in data:
             raise _bad(where, f"missing field {k!r}")
     name = data["name"]
-    if not isinstance(name, str) or not name.strip():
-        raise _bad(f"{where}: name", f"{name!r} is not a non-empty string")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise _bad(f"{where}: name", f"{shown(name)} is not a non-empty string of at most 200 characters")
+    if not name.isprintable():
+        raise _bad(f"{where}: name", f"{shown(name)} holds a control character; use printable text")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise _bad(f"{where}: description", f"must be a string, not {shown(description)}")
+    printable(f"{where}: description", description)
+    for k in ("post", "instead"):
+        if data.get(k) is not None:
+            _list(f"{where}: {k}", data[k], "steps", 200)
     objects = data["objects"]
     if not isinstance(objects, dict) or not objects:
         raise _bad(f"{where}: objects", "must be an object such as {\"e0\": \"epoll\", \"s0\": \"stream\"}")
+    if len(objects) > 64:
+        raise _bad(f"{where}: objects", f"{len(objects)} objects is too many; at most 64")
     for obj, kind in objects.items():
-        if not _NAME.match(obj):
-            raise _bad(f"{where}: objects", f"bad object name {obj!r}; use letters, digits and _")
+        if not isinstance(obj, str) or not _NAME.match(obj):
+            raise _bad(f"{where}: objects", f"bad object name {shown(obj)}; use letters, digits and _")
         err = _choose(f"{where}: objects.{obj}", kind, KINDS, "object kind")
         if err:
             raise err
@@ -149,9 +183,9 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
     names = {**objects, **fdinfo.aliases}
 
     def obj_of(w: str, value, kinds: tuple, objects=objects) -> str:
-        if value not in objects:
+        if not isinstance(value, str) or value not in objects:
             valid = [o for o, k in objects.items() if k in kinds]
-            raise _bad(w, f"unknown object {value!r}; valid: {', '.join(valid) or 'none'}")
+            raise _bad(w, f"unknown object {shown(value)}; valid: {', '.join(valid) or 'none'}")
         if objects[value] not in kinds:
             valid = [o for o, k in objects.items() if k in kinds]
             raise _bad(w, f"{value!r} is a {objects[value]}, not a {' or '.join(kinds)}; "
@@ -162,7 +196,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
         if value is None and not required:
             return frozenset()
         if not isinstance(value, list) or not value:
-            raise _bad(w, f"{value!r} is not a non-empty list of flags; valid: {', '.join(FLAGS)}")
+            raise _bad(w, f"{shown(value)} is not a non-empty list of flags; valid: {', '.join(FLAGS)}")
         for f in value:
             err = _choose(w, f, FLAGS, "flag")
             if err:
@@ -172,7 +206,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
     watch = []
     seen = set()
     graph: dict = {}  # epoll -> the epoll fds it watches (nested epoll), for ep_loop_check()
-    for i, wt in enumerate(data.get("watch", []) or []):
+    for i, wt in enumerate(_list(f"{where}: watch", data.get("watch", []), "watches", 256)):
         w = f"{where}: watch[{i}]"
         if not isinstance(wt, dict):
             raise _bad(w, "must be an object with epoll, fd, events")
@@ -201,11 +235,16 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
     threads_in = data["threads"]
     if not isinstance(threads_in, dict) or not threads_in:
         raise _bad(f"{where}: threads", "must be an object of thread name -> list of calls")
+    if len(threads_in) > MAX_THREADS:
+        raise _bad(f"{where}: threads", f"{len(threads_in)} threads is too many; at most {MAX_THREADS}")
+    n_calls = sum(len(c) for c in threads_in.values() if isinstance(c, list))
+    if n_calls > MAX_CALLS:
+        raise _bad(f"{where}: threads", f"{n_calls} calls is too many; at most {MAX_CALLS} in all threads")
     threads = {}
     accept_modes: dict = {}
     for tname, calls in threads_in.items():
-        if not _NAME.match(tname):
-            raise _bad(f"{where}: threads", f"bad thread name {tname!r}; use letters, digits and _")
+        if not isinstance(tname, str) or not _NAME.match(tname):
+            raise _bad(f"{where}: threads", f"bad thread name {shown(tname)}; use letters, digits and _")
         if not isinstance(calls, list) or not calls:
             raise _bad(f"{where}: threads.{tname}", "must be a non-empty list of calls")
         out = []
@@ -231,7 +270,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
                 fd = obj_of(f"{w}.fd", c.get("fd"), ("listener",))
                 blocking = c.get("blocking", False)
                 if not isinstance(blocking, bool):
-                    raise _bad(f"{w}.blocking", f"{blocking!r} is not true or false")
+                    raise _bad(f"{w}.blocking", f"{shown(blocking)} is not true or false")
                 accept_modes.setdefault(fd, set()).add(blocking)
                 out.append(Accept(fd, blocking))
             elif kind == "read":
@@ -256,7 +295,8 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
                                             "cannot do both")
 
     kernel = []
-    for i, ev in enumerate(data.get("kernel", []) or []):
+    connects: dict = {}
+    for i, ev in enumerate(_list(f"{where}: kernel", data.get("kernel", []), "kernel events", MAX_EVENTS)):
         w = f"{where}: kernel[{i}]"
         if not isinstance(ev, dict):
             raise _bad(w, "an event is {\"write\": stream, \"bytes\": n} or {\"connect\": listener}")
@@ -270,9 +310,14 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             for k in ev:
                 if k != "connect":
                     raise _choose(w, k, ("connect",), "field of connect")
-            kernel.append(Connect.to(obj_of(f"{w}.connect", ev["connect"], ("listener",))))
+            lst = obj_of(f"{w}.connect", ev["connect"], ("listener",))
+            connects[lst] = connects.get(lst, 0) + 1
+            if connects[lst] > CONNECTS_PER_LISTENER:
+                raise _bad(w, f"more than {CONNECTS_PER_LISTENER} connects to {lst}; at most "
+                              f"{CONNECTS_PER_LISTENER} per listener (its accept queue must not fill)")
+            kernel.append(Connect.to(lst))
         else:
-            keys = ", ".join(map(str, ev)) or "nothing"
+            keys = one_line(", ".join(map(str, ev)), 60) if ev else "nothing"
             raise _bad(w, f"unknown kernel event with {keys}; valid: write, connect")
     order = data.get("order", "threads-block-first")
     err = _choose(f"{where}: order", order, SCENARIO_ORDERS, "order")
@@ -290,7 +335,7 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
         _selftest(f"{where}: selftest", data["selftest"], tuple(threads))
     return Scenario(
         name=name, objects=dict(objects), watch=tuple(watch), threads=threads, kernel=tuple(kernel),
-        order=order, start=start, expect=expect, description=str(data.get("description", "")),
+        order=order, start=start, expect=expect, description=description,
         post=data.get("post"), instead=data.get("instead"), path=path, raw=data,
         unopened=fdinfo.unopened, child=fdinfo.child, descriptors=fdinfo.descriptors,
     )
@@ -298,14 +343,14 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
 
 def _write_size(where: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WRITE:
-        raise _bad(where, f"{value!r} is not an integer in 1..{MAX_WRITE} (a larger write is several skbs, "
-                          "so several wake-ups: unix_stream_sendmsg(); split it into several writes)")
+        raise _bad(where, f"{shown(value)} is not an integer in 1..{MAX_WRITE} (a larger write is several "
+                          "skbs, so several wake-ups: unix_stream_sendmsg(); split it into several writes)")
     return value
 
 
 def _timeout(where: str, value) -> int:
     if value not in (-1, 0) or isinstance(value, bool):
-        raise _bad(where, f"{value!r} is not a valid timeout; valid: -1, 0")
+        raise _bad(where, f"{shown(value)} is not a valid timeout; valid: -1, 0")
     return value
 
 
@@ -360,12 +405,16 @@ def selftest_count(selftest: dict, threads: dict) -> int | None:
 def _expect(where: str, value, names: tuple) -> list:
     if not isinstance(value, list) or not value:
         raise _bad(where, "must be a non-empty list of outcomes ({thread: [result, ...]})")
+    _list(where, value, "outcomes", 4096)
     out = []
     for i, o in enumerate(value):
         if isinstance(o, dict) and set(o) == {"threads"}:
             o = o["threads"]
         if not isinstance(o, dict) or set(o) != set(names):
-            got = ", ".join(o) if isinstance(o, dict) else type(o).__name__
+            got = shown(", ".join(map(str, o))) if isinstance(o, dict) else type(o).__name__
             raise _bad(f"{where}[{i}]", f"must name every thread ({', '.join(names)}), not {got}")
+        for n in names:
+            if not isinstance(o[n], list):  # "abc" is not the results ["a", "b", "c"]
+                raise _bad(f"{where}[{i}].{n}", f"must be a list of results, not {shown(o[n])}")
         out.append({n: list(o[n]) for n in names})
     return out

@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ..errors import EpollkitError
+from ..validate import check_int
 from .machine import Machine, Setup
 from .properties import NAMES
 from .symmetry import classes_of as symmetry_classes
@@ -19,6 +20,12 @@ from .symmetry import explore_reduced
 from .trace import Trace, replay, to_json
 
 DEFAULT_BUDGET = 1_000_000
+# Memory an exploration may add to the process (its state index, parents and frontier grow with every
+# state: 0.6-1.7 KB each for the accept model's documented maxima). 256 MiB keeps a notebook kernel on
+# a 1-2 GB Binder pod alive; at about 40 000 states/s an exploration that cannot fit fails in seconds.
+DEFAULT_MEMORY = 256 * 1024 * 1024
+_CHECK_EVERY = 2048  # states between two memory checks
+_EST_BYTES = 1024  # bytes per state assumed where the resident size cannot be read (no /proc)
 
 
 class StateBudgetExceeded(EpollkitError):
@@ -56,15 +63,55 @@ class Exploration:
         return {p: t.to_list() for p, t in self.witnesses.items()}
 
 
-def explore(setup: Setup, budget: int = DEFAULT_BUDGET, *, symmetry: bool = True) -> Exploration:
-    """Visit every reachable state of ``setup``; raise StateBudgetExceeded past ``budget`` states.
+def _resident() -> int | None:
+    """This process's resident set in bytes (``/proc/self/statm``), or None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+try:
+    import os as _os
+
+    _PAGE = _os.sysconf("SC_PAGE_SIZE")
+except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+    _PAGE = 4096
+
+
+def explore(setup: Setup, budget: int = DEFAULT_BUDGET, *, max_memory: int = DEFAULT_MEMORY,
+            symmetry: bool = True) -> Exploration:
+    """Visit every reachable state of ``setup``; raise StateBudgetExceeded past ``budget`` states or
+    once the exploration has grown the process by more than ``max_memory`` bytes (its resident size,
+    read every few thousand states; where it cannot be read, 1 KiB per state is assumed).
 
     ``symmetry``: visit one state per set of states equal up to renaming threads that run the same
     program (:mod:`epollkit.sim.symmetry`); the schedules, states, outcome counts and witnesses are
     exactly those of the full search (``symmetry=False``), which is kept for checking that. With it,
     ``budget`` counts the states actually visited."""
-    if not isinstance(budget, int) or budget < 1:
-        raise ValueError(f"budget must be a positive integer, not {budget!r}")
+    from .trace import check_setup
+
+    check_setup(setup)
+    check_int("budget", budget, 1, 100_000_000)
+    check_int("max_memory", max_memory, 1 << 20, 1 << 40)
+    base = _resident()
+    next_check = _CHECK_EVERY
+
+    def guard(j: int, waiting: int) -> None:
+        """Past ``max_memory`` of growth (checked every ``_CHECK_EVERY`` new states): one line, at once."""
+        nonlocal next_check
+        if j < next_check:
+            return
+        next_check += _CHECK_EVERY
+        now = _resident()
+        grown = j * _EST_BYTES if now is None or base is None else now - base
+        if grown > max_memory:
+            raise StateBudgetExceeded(
+                f"exploring {setup.name!r} passed the memory budget of {max_memory >> 20} MiB "
+                f"after {j} states ({waiting} still to expand, about {grown // max(j, 1)} bytes each); "
+                "use fewer threads or events, or raise max_memory")
+
     m = Machine(setup)
     classes = symmetry_classes(setup) if symmetry else ()
     if classes:
@@ -74,7 +121,7 @@ def explore(setup: Setup, budget: int = DEFAULT_BUDGET, *, symmetry: bool = True
                 "use fewer threads or events, or raise the budget")
 
         schedules, states, outcomes, witnesses, shown = explore_reduced(
-            setup, budget, classes, m, NAMES, replay, _path, too_many)
+            setup, budget, classes, m, NAMES, replay, _path, too_many, guard)
         return Exploration(setup=setup, schedules=schedules, states=states, outcomes=outcomes,
                            witnesses=witnesses, properties=tuple(p for p in NAMES if p in shown))
     root = setup.initial
@@ -100,6 +147,7 @@ def explore(setup: Setup, budget: int = DEFAULT_BUDGET, *, symmetry: bool = True
                     raise StateBudgetExceeded(
                         f"exploring {setup.name!r} passed the budget of {budget} states; "
                         "use fewer threads or events, or raise the budget")
+                guard(j, len(order))
                 index[k] = j
                 parent.append((i, move))
                 depth.append(depth[i] + 1)

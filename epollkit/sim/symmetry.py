@@ -264,7 +264,7 @@ def members(st: State, classes: tuple) -> list:
     return [_outcome_view(st, mp) for mp in renamings(st, classes)]
 
 
-def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_of, too_many):
+def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_of, too_many, guard=None):
     """The symmetry-reduced breadth-first search (see the module docstring). Returns
     ``(schedules, states, outcomes, witnesses, shown)`` as :func:`epollkit.sim.explore.explore` needs."""
     root = setup.initial
@@ -290,6 +290,8 @@ def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_o
                 j = len(parent)
                 if j >= budget:
                     raise too_many()
+                if guard is not None:
+                    guard(j, len(order))
                 index[k] = j
                 parent.append((i, move))
                 depth.append(depth[i] + 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from ..validate import check_int, shown
 from .machine import KERNEL, Machine, Setup, actor_name
 from .state import State
 from .threads import SLEEP, Accept, CallFacts, Deliver
@@ -146,10 +147,14 @@ class Trace:
 
     @classmethod
     def start(cls, setup: Setup) -> Trace:
+        check_setup(setup)
         return cls(Machine(setup), (), setup.initial)
 
     def then(self, move: str) -> Trace:
         m = self.machine
+        if not isinstance(move, str):
+            raise ValueError(f"step {len(self.steps) + 1}: a move is a name such as 'Kernel', 'Thread A' or "
+                             f"'A', not {shown(move)}")
         move = m.normalize(move)
         if move not in m.enabled(self.state):
             raise ValueError(f"step {len(self.steps) + 1}: {move} cannot move: {m.why_not(self.state, move)}")
@@ -261,9 +266,20 @@ def to_json(result):
     return result
 
 
+def check_setup(setup) -> Setup:
+    """``setup`` is a model :class:`Setup` (``sc.setup()``, ``sim.accept_setup(...)``)."""
+    if not isinstance(setup, Setup):
+        raise ValueError(f"setup must be a sim Setup (from sim.load(...).setup() or sim.accept_setup()), "
+                         f"not {shown(setup)}")
+    return setup
+
+
 def replay(setup: Setup, schedule) -> Trace:
     """Replay an explicit schedule (a list of moves: "Kernel", "Thread A" or just "A").
     Raises ValueError at the first move that is not enabled, saying why."""
+    if isinstance(schedule, (str, bytes)) or not isinstance(schedule, (list, tuple)):
+        raise ValueError("schedule must be a list of moves such as ['B', 'A', 'Kernel'], not "
+                         f"{shown(schedule)}")
     tr = Trace.start(setup)
     for move in schedule:
         tr = tr.then(move)
@@ -287,12 +303,14 @@ def run(setup: Setup, seed: int | None = None, max_steps: int = 100_000, *,
     while another runs waits its turn. Threads that have not slept yet start in name order. A kernel
     event that offers a choice (the ``reuseport-cbpf-*`` variants) takes its first choice.
     """
+    check_setup(setup)
+    check_int("max_steps", max_steps, 1, 10_000_000)
     if policy is None:
         policy = "canonical" if seed is None else "random"
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    if not isinstance(policy, str) or policy not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {shown(policy)}")
     if policy == "random" and (seed is None or isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"policy 'random' needs an integer seed, not {seed!r}")
+        raise ValueError(f"policy 'random' needs an integer seed, not {shown(seed)}")
     if policy != "random" and seed is not None:
         raise ValueError(f"seed goes with policy 'random' only, not with {policy!r}")
     if policy == "paced":

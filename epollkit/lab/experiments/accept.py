@@ -16,6 +16,7 @@ instance, move the thread in ``ep->wq`` (``ep_poll()`` re-inserts at the head ea
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import select
 import socket
@@ -28,12 +29,16 @@ from ... import strategies
 from ...analysis.summarize import summarize_accept
 from ...records import AcceptResult, WorkerStats
 from ...system import kernel_release
-from ...validate import check_deadline, check_int, check_number
+from ...validate import check_bool, check_callable, check_deadline, check_int, check_number
 from ..harness import (
     ClientProcess,
     StopSignal,
     WorkerGroup,
     check_fd_budget,
+    check_select_fds,
+    check_thread_room,
+    close_pipe,
+    own,
     require_linux,
     voluntary_switches,
 )
@@ -71,8 +76,8 @@ def validate(strategy, workers, connections, rate, deadline, rotate_every) -> st
     strat = strategies.get("accept", strategy, SUPPORTED)
     check_int("workers", workers, 1, MAX_WORKERS)
     check_int("connections", connections, 1, MAX_CONNECTIONS)
-    if rate is not None:
-        check_number("rate", rate, 0, 1e7, open_low=True)
+    if rate is not None:  # at least one connect per 1000 s: a slower pace overflows the client's clock
+        check_number("rate", rate, 0.001, 1e7)
     check_deadline(deadline)
     check_int("rotate_every", rotate_every, 1, 1_000_000)
     return strat
@@ -114,7 +119,12 @@ def accept(
                   ``python -m module *f(port)`` (same ready/go/one-JSON-line protocol as ``_client``);
                   its JSON result is stored back under ``client["result"]``
     """
+    check_bool("burst", burst)
+    if not burst and rate is None:
+        raise ValueError("rate must be a number of connections per second (0.001 to 1e7) unless burst=True, "
+                         "not None")
     strat = validate(strategy, workers, connections, None if burst else rate, deadline, rotate_every)
+    check_callable("work", work)
     _check_trace(trace)
     if client is not None and not (isinstance(client, dict) and isinstance(client.get("module"), str)
                                    and callable(client.get("args"))):
@@ -122,13 +132,15 @@ def accept(
     require_linux(epoll=strat.wait == "epoll_wait",
                   flag="EPOLLEXCLUSIVE" if "EPOLLEXCLUSIVE" in strat.flags else None)
     per_worker_fds = 2 if strat.topology == strategies.Topology.REUSEPORT else 1  # + its own listener
-    check_fd_budget(workers * per_worker_fds + 8, f"{workers} workers ({strategy})")
+    fd_budget = check_fd_budget(workers * per_worker_fds + 8, f"{workers} workers ({strategy})")
+    check_thread_room(workers + 1, f"{workers} workers ({strategy})")  # + the client process
 
     run = _AcceptRun(strat, workers, connections, 0.0 if burst else float(rate), deadline,
                      rotate_every, work)
     run.trace = trace
     run.client_spec = client
-    return run.execute()
+    with fd_budget:
+        return run.execute()
 
 
 @dataclass(slots=True)
@@ -168,10 +180,8 @@ class _AcceptRun:
     def execute(self) -> AcceptResult:
         s = self.strat
         with ExitStack() as stack:
-            self.stop = stack.enter_context(StopSignal())
-            self.done_r, self.done_w = os.pipe()
-            stack.callback(os.close, self.done_r)
-            stack.callback(os.close, self.done_w)
+            self.stop = own(stack, StopSignal)
+            self.done_r, self.done_w = own(stack, os.pipe, close_pipe)  # no fd between two bytecodes
 
             n_listeners = s.listeners(self.workers)
             port = 0
@@ -186,6 +196,9 @@ class _AcceptRun:
                 # would poll() first (sock_call_ex), which is a different wait queue discipline.
                 sock.setblocking(s.wait == "accept")
                 self.listeners.append(sock)
+            if s.wait == "select":  # fd numbers come from the lowest free: 1024 and up if 1024 are open
+                check_select_fds([*(x.fileno() for x in self.listeners), self.stop.fileno()],
+                                 f"{self.workers} workers (select)")
             if s.steer is not None:
                 # the group's program picks socks[A % n]; socks[] is in listen() order = worker index
                 attach_cbpf(self.listeners[0], s.steer, n_listeners)
@@ -209,7 +222,7 @@ class _AcceptRun:
                 args = ["connect", HOST, port, self.connections, self.rate]
             else:
                 module, args = self.client_spec["module"], list(self.client_spec["args"](port))
-            client = stack.enter_context(ClientProcess(module, args))
+            client = own(stack, lambda: ClientProcess(module, args))
             client.wait_ready()
 
             group = start_workers(stack, self.workers, self._worker, name=f"accept-{s.name}",
@@ -221,6 +234,10 @@ class _AcceptRun:
             client.go()
             self._wait_done(client, t0)
             duration = time.monotonic() - t0
+            # the deadline is a deadline: what is accepted after it (teardown, settling) is lost
+            frozen = ([dataclasses.replace(st) for st in self.stats] if duration >= self.deadline
+                      else None)
+            order_len = len(self.order)
             if self.client_spec is not None:
                 if self.client_result is None:  # all accepted before the client printed its line
                     self.client_result = client.result(timeout=5.0)
@@ -232,6 +249,8 @@ class _AcceptRun:
                 end = [voluntary_switches(t) for t in group.tids]
         # the with-block has stopped the workers and closed everything; now report
         group.raise_first_error()
+        if frozen is not None:
+            self.stats, self.order = frozen, self.order[:order_len]
         per_worker = [
             WorkerStats(worker=i, accepts=c.accepts, returns=c.returns, eagain=c.eagain,
                         kernel_wakeups=end[i] - base[i])

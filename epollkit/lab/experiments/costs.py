@@ -4,13 +4,13 @@ of the ONESHOT fix (notebook 06). Per-call costs of select/poll/epoll_wait are `
 from __future__ import annotations
 
 import select
-import socket
 import time
+from contextlib import ExitStack
 
 from ...analysis.stats import percentile
 from ...system import kernel_release
 from ...validate import check_int
-from ..harness import require_linux
+from ..harness import require_linux, socket_pair
 
 
 def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
@@ -24,8 +24,8 @@ def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
     require_linux()
     flags = select.EPOLLIN | select.EPOLLET | select.EPOLLONESHOT
     samples = []
-    a, b = socket.socketpair()
-    with a, b, select.epoll() as ep:
+    with ExitStack() as stack, select.epoll() as ep:
+        a, _b = socket_pair(stack)  # never a bare fd between two bytecodes (Ctrl-C)
         ep.register(a.fileno(), flags)
         modify, fd = ep.modify, a.fileno()
         for _ in range(max(1, calls // batch)):

@@ -69,6 +69,7 @@ from ..harness import (
     StopSignal,
     WorkerGroup,
     check_fd_room,
+    own,
     raised_fd_limit,
     require_linux,
     sleeps_in,
@@ -79,6 +80,7 @@ from ..harness import (
     voluntary_switches,
 )
 from ..harness.experiment import stop_workers
+from ..harness.interrupts import uninterruptible
 from ..harness.sockets import accept_queue_length
 from ..harness.waits import wait_for
 
@@ -199,7 +201,7 @@ class _HerdRun:
         points: list[dict] = []
         with ExitStack() as stack:
             stack.enter_context(raised_fd_limit(self.counts[-1] * per_waiter_fds + 8))
-            self.stop = stack.enter_context(StopSignal())
+            self.stop = own(stack, StopSignal)
             self.stop_r = self.stop.fileno()
             self.listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             self.listener.bind((HOST, 0))
@@ -213,7 +215,7 @@ class _HerdRun:
                                     f"already uses fd numbers up to FD_SETSIZE ({FD_SETSIZE})")
             port = self.listener.getsockname()[1]
 
-            client = stack.enter_context(ClientProcess("epollkit.lab.children.herd_client", [HOST, port]))
+            client = own(stack, lambda: ClientProcess("epollkit.lab.children.herd_client", [HOST, port]))
             client.wait_ready(timeout=self._left("the client to start"))
             stack.callback(self._teardown)  # runs first: stop and join the waiters
 
@@ -345,10 +347,11 @@ class _HerdRun:
         self.groups.append(group)
         old = threading.stack_size(STACK_SIZE)  # process-wide: applies to threads started meanwhile
         try:
-            group.start()
+            group.start(deadline=self.end)  # thousands of starts take seconds: the deadline holds
         finally:
             threading.stack_size(old)
 
+    @uninterruptible
     def _teardown(self) -> None:
         try:
             stop_workers(self.stop, *self.groups, listeners=[self.listener])

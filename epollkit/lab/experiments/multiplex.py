@@ -30,7 +30,6 @@ import contextlib
 import dataclasses
 import os
 import select
-import socket
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -41,7 +40,7 @@ from ...errors import ExperimentTimeout
 from ...records import MultiplexResult
 from ...system import kernel_release
 from ...validate import check_deadline, check_int
-from ..harness import check_fd_room, fds_in_use, raised_fd_limit, require_linux
+from ..harness import check_fd_room, fds_in_use, own, raised_fd_limit, require_linux, socket_pair
 
 APIS = ("select", "poll", "epoll")
 DEFAULT_FDS = (1, 10, 100, 300, 1000, 3000)
@@ -107,13 +106,10 @@ def fd_setsize_wall(first_fd: int = FD_SETSIZE) -> FdSetsizeWall:
     check_fd_room(needed, "the FD_SETSIZE demo")
     with contextlib.ExitStack() as stack:
         stack.enter_context(raised_fd_limit(needed))
-        a, b = socket.socketpair()
-        stack.enter_context(a)
-        stack.enter_context(b)
+        a, b = socket_pair(stack)
         b.send(b"x")
         # F_DUPFD: "the lowest-numbered available fd greater than or equal to arg" (fcntl(2)).
-        high = _dup_at_least(a.fileno(), first_fd)
-        stack.callback(os.close, high)
+        high = own(stack, lambda: _dup_at_least(a.fileno(), first_fd), os.close)
 
         sel = _outcome(lambda: "ok: readable" if select.select([high], [], [], 0)[0] else "ok: not ready")
 
@@ -202,19 +198,14 @@ def _measure_point(n: int, apis: tuple[str, ...], calls: int, points: list, note
     with contextlib.ExitStack() as stack:
         idle: list[int] = []
         while len(idle) < n:
-            a, b = socket.socketpair()
-            stack.enter_context(a)
-            stack.enter_context(b)
+            a, b = socket_pair(stack)
             idle.extend((a.fileno(), b.fileno()))
         idle = idle[:n]
-        r, w = socket.socketpair()
-        stack.enter_context(r)
-        stack.enter_context(w)
+        r, w = socket_pair(stack)
         w.send(b"!")
         # The ready fd gets the highest number (F_DUPFD: lowest free >= arg) so that do_select() scans
         # every idle fd first, and it is registered last for poll: every idle fd gets its wait entry.
-        ready = _dup_at_least(r.fileno(), max(idle) + 1)
-        stack.callback(os.close, ready)
+        ready = own(stack, lambda: _dup_at_least(r.fileno(), max(idle) + 1), os.close)
         watched = [*idle, ready]
 
         for api in apis:

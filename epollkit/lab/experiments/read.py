@@ -55,7 +55,10 @@ from ..harness import (
     ClientProcess,
     StopSignal,
     WorkerGroup,
+    accept_on,
     check_fd_budget,
+    check_thread_room,
+    own,
     require_linux,
     voluntary_switches,
 )
@@ -142,10 +145,12 @@ def read(
     strat = validate(strategy, readers, messages, message_size, read_size, think_us, per_send, pace_us,
                      sender, deadline)
     require_linux(flag="EPOLLEXCLUSIVE" if "EPOLLEXCLUSIVE" in strat.flags else None)
-    check_fd_budget(readers + 10, f"{readers} readers ({strategy})")
+    fd_budget = check_fd_budget(readers + 10, f"{readers} readers ({strategy})")
+    check_thread_room(readers + 1, f"{readers} readers ({strategy})")  # + the sender
     run = _ReadRun(strat, readers, messages, message_size, read_size, float(think_us), per_send,
                    float(pace_us), sender, float(deadline))
-    return run.execute()
+    with fd_budget:
+        return run.execute()
 
 
 @dataclass(slots=True)
@@ -197,7 +202,7 @@ class _ReadRun:
     def execute(self) -> ReadResult:
         s = self.strat
         with ExitStack() as stack:
-            self.stop = stack.enter_context(StopSignal())
+            self.stop = own(stack, StopSignal)
             lsock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             lsock.bind((HOST, 0))
             lsock.listen(1)
@@ -207,15 +212,14 @@ class _ReadRun:
             client = None
             out = None
             if self.sender == "process":
-                client = stack.enter_context(ClientProcess(
+                client = own(stack, lambda: ClientProcess(
                     "epollkit.lab.children.read_sender",
                     [HOST, port, self.messages, self.message_size, self.per_send, self.pace_us]))
                 client.wait_ready()
             else:
                 out = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
                 out.connect((HOST, port))
-            conn, _ = lsock.accept()
-            stack.enter_context(conn)
+            conn = accept_on(stack, lsock, 10.0)
             lsock.close()
             conn.setblocking(False)
             self.conn = conn

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ... import strategies
 from ...records import ReadResult
-from ...validate import check_int, check_number
-from .read import MAX_THINK_US, SUPPORTED, read
+from ...validate import check_each, check_int, check_number
+from .read import DEFAULT_DEADLINE, MAX_READERS, MAX_THINK_US, SUPPORTED, read, validate
 
 
 def race_sweep(
@@ -19,10 +20,22 @@ def race_sweep(
     repeats: int = 1,
     **kw,
 ) -> list[ReadResult]:
-    """One run per (strategy, readers, think_us, repeat): how often messages split and reorder."""
-    for t in think_us:
-        check_number("think_us", t, 0, MAX_THINK_US)
+    """One run per (strategy, readers, think_us, repeat): how often messages split and reorder.
+    Every element of every list is checked before the first run."""
+    check_each("strategies_", strategies_, lambda _n, s: strategies.get("read", s, SUPPORTED))
+    check_each("readers", readers, lambda n, v: check_int(n, v, 1, MAX_READERS))
+    check_each("think_us", think_us, lambda n, v: check_number(n, v, 0, MAX_THINK_US))
     check_int("repeats", repeats, 1, 100)
+    bad = set(kw) - {"message_size", "read_size", "per_send", "pace_us", "sender", "deadline"}
+    if bad:
+        raise ValueError(f"race_sweep() got an unknown parameter {sorted(bad)[0]!r}")
+    opts = {"message_size": 64, "read_size": 2048, "per_send": 1, "pace_us": 0, "sender": "process",
+            "deadline": DEFAULT_DEADLINE, **kw}
+    for s in strategies_:
+        for n in readers:
+            for t in think_us:
+                validate(s, n, messages, opts["message_size"], opts["read_size"], t, opts["per_send"],
+                         opts["pace_us"], opts["sender"], opts["deadline"])
     return [read(s, n, messages, think_us=t, **kw)
             for s in strategies_ for n in readers for t in think_us for _ in range(repeats)]
 

@@ -9,7 +9,7 @@ import select
 
 from ...records import EpollRefusalResult
 from ...system import kernel_release
-from ..harness import require_linux
+from ..harness import deferred_signals, require_linux
 
 
 def refusals() -> EpollRefusalResult:
@@ -29,7 +29,8 @@ def refusals() -> EpollRefusalResult:
             result = errno.errorcode.get(exc.errno, str(exc.errno))
         cases.append({"case": case, "call": call, "errno": result})
 
-    r, w = os.pipe()
+    with deferred_signals():  # the two fds and the try that closes them, in one step
+        r, w = os.pipe()
     try:
         with select.epoll() as ep, select.epoll() as inner:
             attempt("EPOLLEXCLUSIVE | EPOLLONESHOT", "register(fd, EPOLLIN|EPOLLEXCLUSIVE|EPOLLONESHOT)",

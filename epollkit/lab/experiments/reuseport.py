@@ -42,7 +42,7 @@ from ...errors import ExperimentTimeout
 from ...records import IncomingCpuResult, ReuseportCloseResult, ReuseportDistributionResult
 from ...system import kernel_release, somaxconn, tcp_migrate_req  # noqa: F401  (tcp_migrate_req: notebook 05)
 from ...validate import check_deadline, check_int
-from ..harness import check_fd_budget, require_linux
+from ..harness import check_fd_budget, deferred_signals, raised_fd_limit, require_linux
 from ..harness.sockets import (  # noqa: F401  (re-exported: notebook 05 and tests name them here)
     SO_ATTACH_REUSEPORT_CBPF,
     SO_INCOMING_CPU,
@@ -131,11 +131,12 @@ def _drain(sock: socket.socket, stack: ExitStack) -> int:
     """Accept every queued connection of a non-blocking listener; returns how many."""
     n = 0
     while True:
-        try:
-            conn, _ = sock.accept()
-        except BlockingIOError:
-            return n
-        stack.callback(conn.close)
+        with deferred_signals():  # an accepted fd is registered before Ctrl-C can strike
+            try:
+                conn, _ = sock.accept()
+            except BlockingIOError:
+                return n
+            stack.callback(conn.close)
         n += 1
 
 
@@ -156,11 +157,13 @@ def reuseport_close(listeners: int = 2, queued: int = 50, *, close: int = 0,
     check_int("close", close, 0, listeners - 1)
     check_deadline(deadline)
     require_linux(epoll=False)
-    check_fd_budget(2 * queued + listeners + 8, f"{queued} queued connections")
+    need = 2 * queued + listeners + 8
+    check_fd_budget(need, f"{queued} queued connections")
 
     t0 = time.monotonic()
     until = t0 + deadline
     with ExitStack() as stack:
+        stack.enter_context(raised_fd_limit(need))  # as check_fd_budget allowed
         group, port = _group(stack, listeners, queued)
         clients = _connect_many(stack, port, queued, until)
         per_listener = _wait_queued(group, queued, until)
@@ -226,7 +229,8 @@ def distribution(listeners: int = 4, connections: int = 400, runs: int = 10, *,
     _check_steer(steer)
     check_deadline(deadline)
     require_linux(epoll=False)
-    check_fd_budget(2 * connections + listeners + 8, f"{connections} connections")
+    need = 2 * connections + listeners + 8
+    check_fd_budget(need, f"{connections} connections")
 
     t0 = time.monotonic()
     until = t0 + deadline
@@ -234,6 +238,7 @@ def distribution(listeners: int = 4, connections: int = 400, runs: int = 10, *,
     cpus = set()
     for _ in range(runs):
         with ExitStack() as stack:
+            stack.enter_context(raised_fd_limit(need))  # as check_fd_budget allowed
             group, port = _group(stack, listeners, connections, steer)
             cpus.add(_current_cpu())
             _connect_many(stack, port, connections, until)
@@ -285,7 +290,8 @@ def incoming_cpu(listeners: int | None = None, connections: int = 100, *,
     check_int("connections", connections, 1, min(MAX_CONNECTIONS, somaxconn()) // max(1, len(cpus)))
     check_deadline(deadline)
     require_linux(epoll=False)
-    check_fd_budget(4 * connections * len(cpus) + 2 * n + 8, f"{connections} connections per CPU")
+    need = 4 * connections * len(cpus) + 2 * n + 8
+    check_fd_budget(need, f"{connections} connections per CPU")
 
     t0 = time.monotonic()
     until = t0 + deadline
@@ -293,6 +299,7 @@ def incoming_cpu(listeners: int | None = None, connections: int = 100, *,
     rows = []
     for option in (False, True):
         with ExitStack() as stack:
+            stack.enter_context(raised_fd_limit(need))  # as check_fd_budget allowed
             group, port = _group(stack, n, connections * len(cpus),
                                  incoming_cpus=listener_cpu if option else None)
             total = 0

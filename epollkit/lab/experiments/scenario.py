@@ -45,8 +45,18 @@ from ...scenarios.calls import Accept, Ctl, EpollWait, Poll, Read
 from ...scenarios.format import Scenario, load
 from ...scenarios.generation import Generation, generation
 from ...system import this_release
-from ..harness import StopSignal, WorkerGroup, check_fd_budget, require_linux, sleeps_in
+from ..harness import (
+    StopSignal,
+    WorkerGroup,
+    check_fd_budget,
+    check_thread_room,
+    own,
+    raised_fd_limit,
+    require_linux,
+    sleeps_in,
+)
 from ..harness.experiment import stop_workers
+from ..harness.interrupts import uninterruptible
 
 TAIL_S = 1.0  # a call still blocked this long after the last kernel event is reported "blocked"
 SETTLE_S = 0.03  # how long every thread must stay asleep before "all blocked" is believed
@@ -79,7 +89,7 @@ class _Run:
         self.clients: list = []
         self.accepted: list = []
         self.lock = threading.Lock()
-        self.stop = stack.enter_context(StopSignal())  # re-poked until every thread has joined
+        self.stop = own(stack, StopSignal)  # re-poked until every thread has joined
         self.stopfd = self.stop.fileno()
         self.thread_names = list(sc.threads)
         self.phase = [None] * len(self.thread_names)  # (call index, kind) announced before each call
@@ -239,12 +249,22 @@ class _Run:
         return False
 
     def fire(self, ev) -> None:
-        if ev[0] == "connect":
-            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.clients.append(c)
-            c.connect(self.addr[ev[1]])  # the handshake completes: sk_data_ready() on the listener
-        else:
-            self.peers[ev[1]].sendall(b"x" * ev[2])  # unix_stream_sendmsg(): one wake-up
+        """One kernel event, itself bounded in time: a connect() into a full accept queue (the SYN is
+        dropped while ``sk_acceptq_is_full()``) or a write into a full stream would block for good."""
+        try:
+            if ev[0] == "connect":
+                c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                self.clients.append(c)
+                c.settimeout(BLOCK_TIMEOUT_S)
+                c.connect(self.addr[ev[1]])  # the handshake completes: sk_data_ready() on the listener
+            else:
+                peer = self.peers[ev[1]]
+                peer.settimeout(BLOCK_TIMEOUT_S)
+                peer.sendall(b"x" * ev[2])  # unix_stream_sendmsg(): one wake-up
+        except TimeoutError:  # socket.timeout
+            what = f"connect() to {ev[1]}" if ev[0] == "connect" else f"a write of {ev[2]} bytes to {ev[1]}"
+            raise ExperimentTimeout(f"{self.sc.name}: {what} did not complete within {BLOCK_TIMEOUT_S} s "
+                                    "(nobody takes what the scenario sends)") from None
 
     def fire_burst(self, events) -> None:
         """``"order": "burst"``: every write back to back, as the kernel selftests' C emitter does
@@ -261,6 +281,7 @@ class _Run:
                 err = ctypes.get_errno()
                 raise OSError(err, f"write of {n} bytes in a burst: {os.strerror(err)}")
 
+    @uninterruptible
     def teardown(self, group: WorkerGroup) -> None:
         listeners = [self.fds[n] for n, kind in self.sc.objects.items() if kind == "listener"]
         # a thread still at its start gate sees the stop flag and leaves
@@ -350,11 +371,13 @@ def run_scenario(scenario, *, repeat: int = 1) -> dict:
         isinstance(c, Ctl) and "EPOLLEXCLUSIVE" in c.events for calls in sc.threads.values() for c in calls)
     require_linux(epoll=True, flag="EPOLLEXCLUSIVE" if exclusive else None)
     check_fd_budget(_needs(sc), f"scenario {sc.name!r}")
+    check_thread_room(len(sc.threads), f"scenario {sc.name!r}")
     t0 = time.monotonic()
     counts: Counter = Counter()
     order = []
     for _ in range(repeat):
         with ExitStack() as stack:
+            stack.enter_context(raised_fd_limit(_needs(sc)))  # as check_fd_budget allowed
             out = _runner(sc)(sc, stack).execute()
         key = repr(sorted(out.items()))
         if key not in counts:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import random
 import select
-import socket
 import struct
 import threading
 import time
@@ -51,7 +50,16 @@ from ...errors import ExperimentTimeout, HelperProcessError
 from ...records import ServeResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
-from ..harness import ClientProcess, StopSignal, WorkerGroup, check_fd_budget, require_linux
+from ..harness import (
+    ClientProcess,
+    StopSignal,
+    WorkerGroup,
+    check_fd_budget,
+    check_thread_room,
+    own,
+    require_linux,
+    socket_pair,
+)
 from ..harness.experiment import start_workers
 
 STRATEGIES = tuple(strategies.SERVE)
@@ -119,10 +127,12 @@ def serve(
     """
     validate(strategy, workers, utilization, requests, service_ms, cv, connections, seed, deadline)
     require_linux()
-    check_fd_budget(2 * connections + workers + 8, f"{connections} connections")
+    fd_budget = check_fd_budget(2 * connections + workers + 8, f"{connections} connections")
+    check_thread_room(workers + 1, f"{workers} workers")
     plan = schedule(workers, utilization, requests, service_ms, cv, connections, seed)
-    return _ServeRun(strategy, workers, utilization, plan, service_ms, cv, connections, seed,
-                     deadline).execute()
+    with fd_budget:
+        return _ServeRun(strategy, workers, utilization, plan, service_ms, cv, connections, seed,
+                         deadline).execute()
 
 
 class _ServeRun:
@@ -153,12 +163,10 @@ class _ServeRun:
 
     def execute(self) -> ServeResult:
         with ExitStack() as stack:
-            self.stop = stack.enter_context(StopSignal())
+            self.stop = own(stack, StopSignal)
             self.clients, self.servers = [], {}
             for _ in range(self.connections):
-                a, b = socket.socketpair()
-                stack.enter_context(a)
-                stack.enter_context(b)
+                a, b = socket_pair(stack)
                 b.setblocking(False)
                 self.clients.append(a)
                 self.servers[b.fileno()] = b
@@ -170,7 +178,7 @@ class _ServeRun:
                 self.epolls[self.strat.epoll_of(j % self.workers)].register(fd, self.flags)
 
             fds = [c.fileno() for c in self.clients]  # the generator inherits the client ends
-            gen = stack.enter_context(ClientProcess(
+            gen = own(stack, lambda: ClientProcess(
                 "epollkit.lab.children.serve_generator",
                 [self.workers, self.utilization, len(self.plan), self.service_ms, self.cv,
                  self.connections, self.seed, ",".join(map(str, fds))], pass_fds=fds))

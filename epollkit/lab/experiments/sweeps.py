@@ -28,7 +28,9 @@ from collections.abc import Sequence
 from ...analysis.orders import max_concurrent_accepts
 from ...records import AcceptResult
 from ...strategies import ACCEPT
-from .accept import accept
+from ...validate import check_each, check_number
+from .accept import DEFAULT_DEADLINE, accept
+from .accept import validate as _check_accept
 from .refusals import refusals
 
 ORDER_STRATEGIES = ("blocking", "epoll-lt", "epoll-et", "epoll-oneshot", "epoll-exclusive")
@@ -64,9 +66,8 @@ def work_sweep(strategy: str, work_ms: Sequence[float] = (0.0, 0.5, 1.0, 2.5, 5.
 
     ``EPOLLEXCLUSIVE`` spreads only when worker 0 is still busy when the next connection arrives, i.e.
     once ``work_ms`` approaches the gap between arrivals (1000 / ``rate`` ms)."""
-    for w in work_ms:
-        if not isinstance(w, (int, float)) or isinstance(w, bool) or not 0 <= w <= 1000:
-            raise ValueError(f"work_ms values must be numbers from 0 to 1000, not {w!r}")
+    check_each("work_ms", work_ms, lambda n, w: check_number(n, w, 0, 1000))
+    _check_accept(strategy, workers, connections, rate, DEFAULT_DEADLINE, 16)
     out = []
     for w in work_ms:
         r = accept(strategy, workers, connections, rate=rate,
@@ -77,10 +78,13 @@ def work_sweep(strategy: str, work_ms: Sequence[float] = (0.0, 0.5, 1.0, 2.5, 5.
 
 def rate_sweep(strategy: str, rates: Sequence[float | None] = (200.0, 1000.0, 5000.0, None), *,
                workers: int = 4, connections: int = 100) -> list[AcceptResult]:
-    """``max_share`` against the connection rate (None = a burst, as fast as the client can connect)."""
+    """``max_share`` against the connection rate (None = a burst, as fast as the client can connect).
+    Every rate is checked before the first run (0 is refused, not taken as 1/s)."""
+    check_each("rates", rates, lambda _n, r: _check_accept(strategy, workers, connections, r,
+                                                           DEFAULT_DEADLINE, 16))
     out = []
     for rate in rates:
-        r = accept(strategy, workers, connections, rate=rate or 1.0, burst=rate is None)
+        r = accept(strategy, workers, connections, rate=1.0 if rate is None else rate, burst=rate is None)
         out.append(_tag(r, sweep="rate"))
     return out
 
@@ -89,6 +93,8 @@ def rotate_sweep(ks: Sequence[int | None] = (None, 64, 16, 4, 1), *, workers: in
                  connections: int = 200, rate: float = 400.0) -> list[AcceptResult]:
     """``epoll-exclusive-rotate`` at each K (None = plain ``epoll-exclusive``): ``max_share`` and the
     ``epoll_ctl`` calls it costs (``params["epoll_ctl"]``; 2 per rotation: DEL + ADD)."""
+    check_each("ks", ks, lambda _n, k: _check_accept("epoll-exclusive", workers, connections, rate,
+                                                     DEFAULT_DEADLINE, 16 if k is None else k))
     out = []
     for k in ks:
         if k is None:
@@ -122,11 +128,14 @@ def oneshot_price(strategies: Sequence[str] = ("blocking", "epoll-lt", "epoll-ex
     - ``max_concurrent_accepts``: the most ``accept()`` calls in flight at once (None for ``blocking``,
       whose accept() calls are its waits: every idle worker is inside one).
     """
+    check_each("strategies", strategies, lambda _n, s: _check_accept(s, workers, connections, rate,
+                                                                     DEFAULT_DEADLINE, 16))
     out = []
     for s in strategies:
         trace: list = []
         cpu0 = _cpu_s()
-        r = accept(s, workers, connections, rate=rate or 1.0, burst=rate is None, trace=trace)
+        r = accept(s, workers, connections, rate=1.0 if rate is None else rate, burst=rate is None,
+                   trace=trace)
         cpu = _cpu_s() - cpu0
         ctl = (r.params or {}).get("epoll_ctl")
         out.append(_tag(

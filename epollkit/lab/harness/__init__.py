@@ -22,11 +22,26 @@ from .core import (
     voluntary_switches,
     wait_until_blocked,
 )
-from .limits import check_fd_budget, check_fd_room, fds_in_use, raised_fd_limit, thread_room
+from .interrupts import accept_on, close_pipe, deferred_signals, own, socket_pair
+from .limits import (
+    WORKER_STACK,
+    check_fd_budget,
+    check_fd_room,
+    check_select_fds,
+    check_thread_room,
+    fds_in_use,
+    raised_fd_limit,
+    thread_room,
+)
 from .stop import REPOKE_S, StopSignal
 
 __all__ = [
     "EVENTS_PER_WAIT",
+    "accept_on",
+    "close_pipe",
+    "socket_pair",
+    "deferred_signals",
+    "own",
     "REPOKE_S",
     "StopSignal",
     "JOIN_TIMEOUT_S",
@@ -34,7 +49,10 @@ __all__ = [
     "ClientProcess",
     "WorkerGroup",
     "asleep_in_wait",
+    "WORKER_STACK",
     "check_fd_budget",
+    "check_select_fds",
+    "check_thread_room",
     "check_fd_room",
     "fds_in_use",
     "raised_fd_limit",

@@ -23,9 +23,11 @@ from pathlib import Path
 from ...data import ROOT
 from ...errors import ExperimentTimeout, HelperProcessError, LeakError, UnsupportedPlatform
 from ...system import epoll_hidden
+from .interrupts import deferred_signals
 from .stop import REPOKE_S, StopSignal
 
 JOIN_TIMEOUT_S = 5.0
+JOIN_PER_THREAD_S = 0.002  # more time to join per thread: 16384 waiters get 5 + 33 s
 
 
 def require_linux(*, epoll: bool = True, flag: str | None = None) -> None:
@@ -161,6 +163,9 @@ class WorkerGroup:
         self.tids: list[int] = [0] * count
         self._ready = [False] * count
         self._target = target
+        self._running = 0  # started and not yet returned from target (under _lock)
+        self._lock = threading.Lock()
+        self._all_done = threading.Event()
         self._threads = [
             threading.Thread(target=self._run, args=(i,), name=f"epollkit-{name}-{i}", daemon=True)
             for i in range(count)
@@ -172,6 +177,11 @@ class WorkerGroup:
             self._target(index, self)
         except BaseException as exc:  # reported to the main thread, which re-raises it
             self.fail(exc)
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0:
+                    self._all_done.set()
 
     def fail(self, exc: BaseException) -> None:
         """Record a worker's exception (ignored once stopping: teardown errors are expected)."""
@@ -185,9 +195,32 @@ class WorkerGroup:
     def all_ready(self) -> bool:
         return all(self._ready)
 
-    def start(self) -> None:
-        for t in self._threads:
-            t.start()
+    def start(self, deadline: float | None = None) -> None:
+        """Start every thread with a small stack (``WORKER_STACK``: 512 workers reserve 128 MiB, not
+        the 4 GiB of the default 8 MiB stacks). ``threading.stack_size`` is process-wide: put back."""
+        from .limits import WORKER_STACK
+
+        old = threading.stack_size()
+        if old == 0:  # the default: a caller (herd) may have chosen its own smaller size
+            threading.stack_size(WORKER_STACK)
+        try:
+            for k, t in enumerate(self._threads):
+                if deadline is not None and k % 64 == 0 and time.monotonic() >= deadline:
+                    raise ExperimentTimeout(f"the deadline passed after starting {k} of {self.count} "
+                                            "threads")
+                with self._lock:
+                    self._running += 1
+                    self._all_done.clear()
+                try:
+                    t.start()
+                except BaseException:
+                    with self._lock:  # it never ran: it will not count itself out
+                        self._running -= 1
+                        if self._running == 0:
+                            self._all_done.set()
+                    raise
+        finally:
+            threading.stack_size(old)
 
     def wait_blocked(self, timeout: float, settle: float = 0.02) -> bool:
         return wait_until_blocked(self.tids, timeout=timeout, settle=settle, ready=self.all_ready)
@@ -195,15 +228,21 @@ class WorkerGroup:
     def join(self, timeout: float = JOIN_TIMEOUT_S) -> None:
         """Join every started thread, re-poking the stop signal (if any) every ``REPOKE_S`` while one is
         still alive; raise LeakError naming the ones still alive at ``timeout``."""
-        deadline = time.monotonic() + timeout
-        for t in self._threads:
-            while t.ident is not None and t.is_alive():
-                left = deadline - time.monotonic()
-                if left <= 0:
+        # One wait for "every target returned" instead of a join() per thread: with thousands of
+        # woken threads contending for the GIL, each join() waited for the GIL again (8192 waiters
+        # took 159 s to tear down). The time allowed grows with the number of threads.
+        deadline = time.monotonic() + timeout + JOIN_PER_THREAD_S * self.count
+        if any(t.ident is not None for t in self._threads):
+            while not self._all_done.wait(max(0.0, min(deadline - time.monotonic(),
+                                                       REPOKE_S if self.stop is not None else 3600))):
+                if time.monotonic() >= deadline:
                     break
-                t.join(min(left, REPOKE_S) if self.stop is not None else left)
-                if t.is_alive() and self.stop is not None:
+                if self.stop is not None:
                     self.stop.poke()  # 5.5-5.12 without the cascade: one write wakes one sleeper
+        grace = max(deadline, time.monotonic() + 1.0)  # a returned target still has to exit
+        for t in self._threads:  # every target has returned: these joins only wait for the exits
+            if t.ident is not None:
+                t.join(max(0.0, grace - time.monotonic()))
         alive = [t.name for t in self._threads if t.is_alive()]
         if alive:
             raise LeakError(f"{len(alive)} worker thread(s) did not stop: {', '.join(alive[:5])}")
@@ -226,15 +265,16 @@ class ClientProcess:
         env = dict(os.environ)
         root = str(ROOT)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, *map(str, args)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            text=True,
-            pass_fds=tuple(pass_fds),  # e.g. the client ends of the connections the child drives
-        )
+        with deferred_signals():  # never a forked child without its Popen object (a zombie)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", module, *map(str, args)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                text=True,
+                pass_fds=tuple(pass_fds),  # e.g. the client ends of the connections the child drives
+            )
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         line = self._readline(timeout)
@@ -283,6 +323,14 @@ class ClientProcess:
         return text.splitlines()[-1] if text else ""
 
     def close(self) -> None:
+        try:
+            with deferred_signals():  # a Ctrl-C inside wait() would leave the child unreaped
+                self._close()
+        except KeyboardInterrupt:
+            self._close()  # it struck as the window opened: finish the reaping, then let it through
+            raise
+
+    def _close(self) -> None:
         if self.proc.poll() is None and self.proc.stdin is not None:
             try:
                 self.proc.stdin.close()  # end of input: a child in a command loop leaves it and exits

@@ -26,9 +26,11 @@ from contextlib import ExitStack
 
 from ...errors import ExperimentTimeout
 from .core import WorkerGroup
+from .interrupts import uninterruptible
 from .stop import StopSignal
 
 
+@uninterruptible
 def stop_workers(stop: StopSignal, *groups: WorkerGroup, listeners: Sequence[socket.socket] = (),
                  then: Callable[[], None] | None = None) -> None:
     """Stop every worker of ``groups`` in the one order (see the module docstring)."""

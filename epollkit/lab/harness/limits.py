@@ -18,17 +18,15 @@ from ...system import fd_limits
 NO_LIMIT = 1 << 30  # thread_room() when no limit could be read
 
 
-def check_fd_budget(needed: int, what: str) -> None:
-    """Raise ResourceLimit if ``needed`` more fds would pass RLIMIT_NOFILE (with headroom)."""
-    soft, _hard = fd_limits()
-    if soft < 0:
-        return
-    in_use = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 64
-    if in_use + needed + 16 > soft:
-        raise ResourceLimit(
-            f"{what} needs about {needed} file descriptors but RLIMIT_NOFILE is {soft} "
-            f"({in_use} in use); lower it or raise the limit (ulimit -n)"
-        )
+def check_fd_budget(needed: int, what: str):
+    """Raise ResourceLimit (before anything is created) if ``needed`` more fds cannot fit under the
+    HARD ``RLIMIT_NOFILE``; return the context manager that raises the soft limit for the run and puts
+    it back (:func:`raised_fd_limit`). Every experiment does the same as herd and multiplex: with the
+    common soft 1024 / hard 524288, ``accept --workers 512`` runs instead of being refused."""
+    check_fd_room(needed, what)
+    if fd_limits()[0] < 0:  # no resource module (not POSIX): nothing to raise
+        return contextlib.nullcontext()
+    return raised_fd_limit(needed)
 
 
 FD_HEADROOM = 32  # fds kept free for everything else the process does
@@ -131,6 +129,79 @@ def _cgroup_pids_max() -> int | None:
     return None
 
 
+def _user_tasks(uid: int) -> int | None:
+    """Tasks (threads) of the processes whose real uid is ``uid``, from /proc/<pid>/status."""
+    total = 0
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                text = f.read()
+        except OSError:
+            continue  # gone meanwhile
+        real = threads = None
+        for line in text.splitlines():
+            if line.startswith("Uid:"):
+                real = int(line.split()[1])
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
+        if real == uid and threads:
+            total += threads
+    return total
+
+
+WORKER_STACK = 256 * 1024  # bytes of stack per worker thread (WorkerGroup); frames live on the heap
+
+
+def _address_space_left() -> tuple[int, int] | None:
+    """(bytes of address space this process may still map under RLIMIT_AS, the limit), or None."""
+    import resource
+
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if limit == resource.RLIM_INFINITY:
+        return None
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return limit - int(line.split()[1]) * 1024, limit
+    except OSError:
+        pass
+    return None
+
+
+def check_thread_room(threads: int, what: str, *, stack: int = WORKER_STACK) -> None:
+    """Raise :class:`ResourceLimit` before anything starts if ``threads`` more threads (or helper
+    processes, which count the same) cannot start here: kernel.threads-max, kernel.pid_max,
+    RLIMIT_NPROC (this user's tasks), the cgroup's pids.max -- and RLIMIT_AS for their stacks."""
+    if os.name != "posix":
+        return
+    room, desc = thread_room()
+    if threads > room:
+        raise ResourceLimit(f"{what} needs {threads} threads, but only {room} more are allowed here: {desc}")
+    left = _address_space_left()
+    need = threads * (stack + 64 * 1024) + (64 << 20)  # stacks, guard pages, the heap's own growth
+    if left is not None and need > left[0]:
+        raise ResourceLimit(f"{what} needs about {need >> 20} MiB of address space for {threads} thread "
+                            f"stacks and more, but RLIMIT_AS leaves {max(0, left[0]) >> 20} MiB "
+                            f"(limit {left[1] >> 20} MiB); ask for fewer, or raise ulimit -v")
+
+
+FD_SETSIZE = 1024  # glibc's fd_set holds fds 0..1023 (select() refuses higher ones: ValueError)
+
+
+def check_select_fds(fds, what: str) -> None:
+    """select() can watch only fds below FD_SETSIZE: ResourceLimit naming the fd, before any thread
+    starts (in a process that already holds 1024 fds, the new ones are numbered 1024 and up)."""
+    high = max(fds)
+    if high >= FD_SETSIZE:
+        raise ResourceLimit(f"{what}: select() cannot watch fd {high}: this process already uses fd "
+                            f"numbers up to FD_SETSIZE ({FD_SETSIZE}); use poll or epoll, or close fds")
+
+
 def thread_room() -> tuple[int, str]:
     """How many more threads this process may start here, and the limits that decide it (one line)."""
     import resource
@@ -145,7 +216,10 @@ def thread_room() -> tuple[int, str]:
             limits[name] = value - tasks
     nproc, _ = resource.getrlimit(resource.RLIMIT_NPROC)
     if nproc != resource.RLIM_INFINITY and os.geteuid() != 0:  # root is exempt from RLIMIT_NPROC
-        limits["RLIMIT_NPROC"] = nproc - tasks  # counts all of this user's tasks: tasks is an upper bound
+        # RLIMIT_NPROC counts the tasks of this process's REAL user (copy_process() checks
+        # task_rlimit(p, RLIMIT_NPROC) against the user's ucounts), not every task on the machine
+        mine = _user_tasks(os.getuid())
+        limits["RLIMIT_NPROC"] = nproc - (mine if mine is not None else tasks)
     pids_max = _cgroup_pids_max()
     if pids_max is not None:
         limits["cgroup pids.max"] = pids_max - own
