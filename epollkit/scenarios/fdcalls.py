@@ -66,13 +66,15 @@ def prepare(where: str, data: dict, objects: dict) -> FdInfo:
             raise _bad(f"{where}: unopened",
                        f"{u!r} is not a stream object; valid: {', '.join(valid) or 'none'}")
     info.unopened = tuple(un)
-    for i, wt in enumerate(data.get("watch", []) or []):
-        if isinstance(wt, dict) and wt.get("fd") in un:
+    watch = data.get("watch")
+    # a pre-pass: anything malformed is left for format.validate() to name, field by field
+    for i, wt in enumerate(watch if isinstance(watch, list) else []):
+        if isinstance(wt, dict) and isinstance(wt.get("fd"), str) and wt["fd"] in un:
             raise _bad(f"{where}: watch[{i}].fd",
                        f"{wt['fd']!r} is unopened: it has no descriptor to register yet")
     ch = data.get("child", [])
     threads = data.get("threads") if isinstance(data.get("threads"), dict) else {}
-    if not isinstance(ch, list) or any(c not in threads for c in ch):
+    if not isinstance(ch, list) or any(not isinstance(c, str) or c not in threads for c in ch):
         raise _bad(f"{where}: child", f"{ch!r} is not a list of thread names; valid: {', '.join(threads)}")
     if ch and len(ch) == len(threads):
         raise _bad(f"{where}: child", "at least one thread must stay in the parent process")
@@ -81,7 +83,7 @@ def prepare(where: str, data: dict, objects: dict) -> FdInfo:
     uses = bool(un or ch)
     for calls in threads.values():
         for c in calls if isinstance(calls, list) else []:
-            if not isinstance(c, dict) or c.get("call") not in CALLS:
+            if not isinstance(c, dict) or not isinstance(c.get("call"), str) or c["call"] not in CALLS:
                 continue
             uses = True
             if c["call"] == "dup":
@@ -91,7 +93,8 @@ def prepare(where: str, data: dict, objects: dict) -> FdInfo:
                                f"'as' {name!r} is not a descriptor name (letters, digits, _)")
                 if name in kinds:
                     raise _bad(f"{where}: dup", f"'as' {name!r} is already a name; give each dup its own")
-                kinds[name] = kinds.get(c.get("fd"), "stream")
+                fd = c.get("fd")
+                kinds[name] = kinds.get(fd, "stream") if isinstance(fd, str) else "stream"
                 info.aliases[name] = kinds[name]
     info.descriptors = uses
     return info
