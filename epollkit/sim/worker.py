@@ -369,8 +369,9 @@ def _histories(st):
 
 def outcome_keys(setup: Setup, budget: int = DEFAULT_BUDGET) -> list:
     """Every distinct final outcome of ``setup`` with its schedule count (``Exploration.outcomes``):
-    what the built-in programs and their worker versions must share exactly."""
-    return list(explore(setup, budget).outcomes)
+    what the built-in programs and their worker versions must share exactly. Sorted: the symmetry-reduced
+    explorer may list outcomes with equal counts in another order than the full search."""
+    return sorted(explore(setup, budget).outcomes, key=repr)
 
 
 def same_as_builtin(kind: str, strategy: str, *, workers: int = 2, events: int = 2,
