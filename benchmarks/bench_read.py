@@ -15,7 +15,8 @@ import statistics
 import sys
 import time
 
-from epollkit.lab.experiments.read import epoll_ctl_cost, read
+from epollkit.lab.experiments.costs import epoll_ctl_cost
+from epollkit.lab.experiments.read import read
 
 REPEATS = 5
 

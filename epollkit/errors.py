@@ -23,5 +23,9 @@ class LeakError(EpollkitError):
     """Teardown could not stop a thread or a child process: something would be left behind."""
 
 
+class HelperProcessError(EpollkitError):
+    """A helper process (a client, a sender, a generator) failed to start, died or broke the protocol."""
+
+
 class ResourceLimit(EpollkitError):
     """A parameter would need more of a resource (fds, threads) than this process may have."""

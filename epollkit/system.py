@@ -85,3 +85,22 @@ def capabilities() -> dict:
         "fd_soft_limit": soft,
         "fd_hard_limit": hard,
     }
+
+
+def somaxconn() -> int:
+    """``net.core.somaxconn``: the kernel's cap on every listen() backlog (4096 on recent kernels)."""
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 4096
+
+
+def tcp_migrate_req() -> int | None:
+    """``net.ipv4.tcp_migrate_req`` (read only, never changed): 1 means connections queued on a closing
+    reuseport listener migrate to a sibling; 0 (the default) means they are reset. None before 5.14."""
+    try:
+        with open("/proc/sys/net/ipv4/tcp_migrate_req") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None

@@ -60,3 +60,27 @@ def no_leaks():
     before = snapshot()
     yield before
     assert_same_resources(before)
+
+
+@pytest.fixture
+def no_resources_created(monkeypatch):
+    """Fails the test if it creates a socket, an epoll set, a pipe, an eventfd, a thread or a child
+    process: for validation ("refused before anything starts") and for plots of recorded results
+    ("without running anything")."""
+    import socket
+    import subprocess
+
+    def forbidden(what):
+        def refuse(*a, **k):
+            raise AssertionError(f"{what} was created; nothing should be")
+        return refuse
+
+    monkeypatch.setattr(socket, "socket", forbidden("a socket"))
+    monkeypatch.setattr(socket, "socketpair", forbidden("a socket pair"))
+    monkeypatch.setattr(threading.Thread, "start", forbidden("a thread"))
+    monkeypatch.setattr(subprocess, "Popen", forbidden("a child process"))
+    monkeypatch.setattr(os, "pipe", forbidden("a pipe"))
+    if hasattr(select, "epoll"):
+        monkeypatch.setattr(select, "epoll", forbidden("an epoll set"))
+    if hasattr(os, "eventfd"):
+        monkeypatch.setattr(os, "eventfd", forbidden("an eventfd"))

@@ -126,26 +126,6 @@ def test_no_connection_is_lost_and_the_record_has_every_contract_key(strategy):
     json.dumps(d)
 
 
-@linux_only
-@pytest.mark.parametrize("strategy", ["select", "poll", "epoll-lt-private"])
-def test_herd_strategies_wake_most_workers_for_every_connection(strategy):
-    r = accept(strategy, 4, 150)
-    assert r.kernel_wakeups_per_connection >= 2.5, r.per_worker
-
-
-@linux_only
-@pytest.mark.parametrize("strategy", ["blocking", "epoll-exclusive"])
-def test_wake_one_strategies_wake_about_one_worker_per_connection(strategy):
-    r = accept(strategy, 4, 150)
-    assert r.kernel_wakeups_per_connection <= 1.5, r.per_worker
-
-
-@linux_only
-def test_edge_triggered_drain_ends_every_wakeup_in_eagain():
-    r = accept("epoll-et", 4, 150)
-    assert r.eagain_per_connection >= 0.9
-
-
 # ----------------------------------------------------------------------------------- import cost
 
 

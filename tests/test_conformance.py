@@ -51,8 +51,10 @@ def test_model_outcome_set_with_the_newest_rules_equals_expect(path):
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_model_outcome_set_with_this_kernels_rules_equals_expect_where_the_rules_agree(path):
+    if HERE.cascade:  # this kernel's rules are the newest: the test above already holds them to expect
+        pytest.skip(f"{HERE.describe()}: the same rules as the newest")
     sc = sim.load(path)
-    if not HERE.cascade and _model(sc, "cascade") != _model(sc, "no-cascade"):
+    if _model(sc, "cascade") != _model(sc, "no-cascade"):
         pytest.skip(f"{HERE.describe()}: this scenario's outcomes depend on the LT cascade; "
                     "expect is written for the newest rules")
     assert _model(sc, platform.release()) == sorted(map(_key, sc.expect))

@@ -90,7 +90,7 @@ def test_a_deadline_stops_the_sweep_and_leaves_nothing_behind(no_leaks):
 
 @linux_only
 def test_ctrl_c_mid_sweep_leaves_nothing_behind(no_leaks, monkeypatch):
-    real = herd._StepClient.step
+    real = herd.ClientProcess.step
     count = iter(range(100))
 
     def step(self, timeout):
@@ -98,7 +98,7 @@ def test_ctrl_c_mid_sweep_leaves_nothing_behind(no_leaks, monkeypatch):
             raise KeyboardInterrupt
         return real(self, timeout)
 
-    monkeypatch.setattr(herd._StepClient, "step", step)
+    monkeypatch.setattr(herd.ClientProcess, "step", step)
     with pytest.raises(KeyboardInterrupt):
         herd.herd_latency("epoll-exclusive", [0, 8], repeats=3, gap=0.0)
 

@@ -54,7 +54,7 @@ def test_fd_set_position_follows_the_fd_set_macro():
 
 def test_summarize_us_gives_median_p90_and_min():
     assert stats.summarize_us([5, 1, 3, 2, 4]) == {"median": 3, "p90": 5, "min": 1}
-    assert stats.summarize_us([1, 2, 3, 4])["median"] == 2.5
+    assert stats.summarize_us([1, 2, 3, 4])["median"] == 2  # nearest rank: the lower middle (analysis.stats)
     with pytest.raises(ValueError):
         stats.summarize_us([])
 

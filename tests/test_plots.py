@@ -181,3 +181,25 @@ def test_import_epollkit_plots_does_not_import_matplotlib():
     code = "import sys, epollkit, epollkit.view.plots, epollkit.sim; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_step_labels_come_from_the_steps_fields_not_from_their_prose():
+    """A step whose prose says nothing the old regexes knew still gets its label from its fields."""
+    import dataclasses
+
+    tr = sim.run(sim.accept_setup("epoll-lt", 2, 2))
+    labels = [plots.step_label(dataclasses.replace(s, text="(prose withheld)")) for s in tr.steps]
+    assert labels == [plots.step_label(s) for s in tr.steps]
+    assert "conn 1 → l0" in labels and "accept(l0) → conn 1" in labels and "accept(l0) → EAGAIN" in labels
+    kernel = [s for s in tr.steps if s.actor == "Kernel"]
+    assert kernel[0].event == {"kind": "connect", "target": "l0", "number": 1} and kernel[0].call is None
+    woken = next(s for s in tr.steps if s.resumed)
+    assert woken.call.label() == "epoll_wait(e0)" and woken.result == [["l0", ["EPOLLIN"]]]
+    assert any(s.wasted for s in tr.steps) and tr.steps[0].result == "sleeps"
+
+
+def test_a_cbpf_kernel_step_and_a_blocking_accept_are_labelled_like_the_others():
+    tr = sim.run(sim.accept_setup("reuseport-cbpf-cpu", 2, 2))
+    assert [plots.step_label(s) for s in tr.steps if s.actor == "Kernel"][0].startswith("conn 1 → l")
+    tr = sim.run(sim.accept_setup("blocking", 2, 1))
+    assert "accept(l0) → sleeps" in [plots.step_label(s) for s in tr.steps]

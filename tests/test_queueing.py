@@ -8,7 +8,8 @@ import pytest
 
 from epollkit.analysis import queueing as q
 
-# reference/public-results.md: (c, rho) -> W shared, W per-worker, Wq shared, Wq per-worker (mu = 1)
+# the published QUEUEING table (epollkit.analysis.published): (c, rho) -> W shared, W per-worker,
+# Wq shared, Wq per-worker (mu = 1)
 PUBLISHED = {
     (2, 0.8): (2.78, 5.00, 1.78, 4.00),
     (4, 0.8): (1.75, 5.00, 0.75, 4.00),

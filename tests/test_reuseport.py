@@ -173,7 +173,7 @@ def test_incoming_cpu_sends_each_pinned_clients_connections_to_its_cpus_listener
 # ---------------------------------------------------------------------------------- plots, widgets
 
 
-def test_plots_of_recorded_reuseport_results_return_axes_without_running_anything():
+def test_plots_of_recorded_reuseport_results_return_axes_without_running_anything(no_resources_created):
     import matplotlib
 
     matplotlib.use("Agg")

@@ -42,10 +42,11 @@ def test_fixed_service_times_when_cv_is_zero():
         ({"connections": 2, "workers": 4}, "connections"),
     ],
 )
-def test_bad_parameters_raise_before_anything_starts(no_leaks, kw, word):
+def test_bad_parameters_raise_before_anything_starts(no_leaks, no_resources_created, kw, word):
     args = {"strategy": "shared"} | kw
-    with pytest.raises(ValueError, match=word):
+    with pytest.raises(ValueError, match=word) as info:
         serve(**args)
+    assert "\n" not in str(info.value)
 
 
 @linux_only

@@ -216,28 +216,6 @@ def props(strategy, workers, connections):
     return set(sim.explore(sim.accept_setup(strategy, workers, connections, kernel="newest")).properties)
 
 
-def rprops(strategy, readers, messages, size=4, read=4):
-    setup = sim.read_setup(strategy, readers, messages, size, read, kernel="newest")
-    return set(sim.explore(setup).properties)
-
-
-def test_epoll_exclusive_with_one_connection_never_shows_herd():
-    assert "herd" not in props("epoll-exclusive", 3, 1)
-
-
-def test_epoll_lt_private_shows_herd_because_every_instance_is_woken():
-    assert "herd" in props("epoll-lt-private", 2, 1)
-
-
-def test_epoll_lt_shared_shows_herd_wasted_wakeup_and_eagain_through_the_cascade():
-    assert {"herd", "wasted-wakeup", "eagain", "eagain-first"} <= props("epoll-lt", 2, 1)
-
-
-def test_epoll_et_shared_with_one_connection_wakes_one_thread_whose_drain_ends_in_eagain():
-    # DESIGN.md: eagain = an accept() returned EAGAIN after the wait returned -- the drain's last call
-    assert props("epoll-et", 2, 1) == {"eagain"}
-
-
 def test_eagain_first_is_the_confused_thread_not_the_end_of_a_drain():
     lt = sim.post_replay("lt-accept-wasted-wakeup", kernel="newest").trace
     assert lt.steps[-1].shows == ("wasted-wakeup", "eagain", "eagain-first")  # B's only accept() fails
@@ -390,14 +368,6 @@ def test_a_thread_asleep_on_an_epollout_only_item_is_not_stuck_when_bytes_are_qu
     assert "stuck" in sim.explore(sim.setup(sim.load(asks_in))).properties  # the write's edge was taken
 
 
-def test_blocking_accept_never_shows_herd_or_eagain():
-    assert not {"herd", "eagain"} & props("blocking", 3, 2)
-
-
-def test_select_wakes_every_waiter():
-    assert "herd" in props("select", 2, 1)
-
-
 def test_single_accept_edge_triggered_variant_strands_a_connection():
     ex = sim.explore(sim.accept_setup("epoll-et-once", 2, 2))
     assert "stuck" in ex.properties
@@ -408,26 +378,6 @@ def test_single_accept_edge_triggered_variant_strands_a_connection():
 @pytest.mark.parametrize("strategy", ["epoll-et", "epoll-oneshot", "epoll-exclusive", "blocking", "epoll-lt"])
 def test_correct_accept_strategies_never_get_stuck(strategy):
     assert "stuck" not in props(strategy, 2, 2)
-
-
-def test_read_oneshot_never_shows_split_or_reorder():
-    assert not {"split", "reorder"} & rprops("oneshot", 2, 2, 4, 2)
-
-
-def test_read_et_shows_split_and_reorder():
-    assert {"split", "reorder"} <= rprops("et", 2, 2, 4, 2)
-
-
-def test_read_lt_exclusive_shows_split_and_reorder():
-    assert {"split", "reorder"} <= rprops("lt-exclusive", 2, 2, 4, 2)
-
-
-def test_read_oneshot_early_rearm_reorders():
-    assert "reorder" in rprops("oneshot-early-rearm", 2, 2, 4, 4)
-
-
-def test_read_et_once_strands_bytes():
-    assert "stuck" in rprops("et-once", 2, 2, 4, 2)
 
 
 def _shortest_by_enumeration(setup) -> dict:

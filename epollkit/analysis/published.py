@@ -1,6 +1,6 @@
 """Published figures to set beside live measurements, as data, each with its source.
 
-Every table of ``reference/public-results.md`` is here exactly as published (numbers are never
+Every published table the notebooks cite is here exactly as published (numbers are never
 rounded, filled in or "corrected"; a figure the source does not give is ``None``). Each :class:`Table`
 names its ``source`` (a URL), who published it and when, and what was measured, so a notebook can put
 "Majkowski (2017): 2.383 ms" beside "this kernel: ..." and let the reader follow the link.
@@ -286,7 +286,7 @@ QUEUEING = Table(
     title="Mean time in system (W) and waiting (Wq): one shared queue (M/M/c) vs a queue per worker "
           "(c x M/M/1), in mean service times (mu = 1)",
     source=QUEUEING_URL,
-    author="standard queueing theory (Erlang C); values as listed in reference/public-results.md",
+    author="standard queueing theory (Erlang C); the formulas of epollkit.analysis.queueing",
     columns=("c", "rho", "W_shared", "W_per_worker", "Wq_shared", "Wq_per_worker"),
     rows=(
         (2, 0.8, 2.78, 5.00, 1.78, 4.00),

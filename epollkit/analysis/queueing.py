@@ -3,10 +3,10 @@
 Pure functions of the rates -- no clocks, threads or randomness -- so the lab's measured latencies can be
 put beside them (notebook 06 for ``read()``, the accept notebooks for ``accept()``).
 
-Notation (as in ``reference/public-results.md``): ``arrival_rate`` = lambda (jobs per unit time, all
-workers together), ``service_rate`` = mu (jobs per unit time that ONE worker finishes), ``servers`` = c,
-offered load A = lambda/mu (in Erlangs), utilisation rho = A/c. Any time unit works, as long as both rates
-use it; the results come back in the same unit (with mu = 1, times are in mean service times).
+Notation (as in the QUEUEING table of :mod:`epollkit.analysis.published`): ``arrival_rate`` = lambda (jobs per
+unit time, all workers together), ``service_rate`` = mu (jobs per unit time that ONE worker finishes),
+``servers`` = c, offered load A = lambda/mu (in Erlangs), utilisation rho = A/c. Any time unit works, as long
+as both rates use it; the results come back in the same unit (with mu = 1, times are in mean service times).
 
 - **Shared queue** (``mmc``): Poisson arrivals, exponential service, c identical workers taking jobs from
   one FIFO line. P(wait) is Erlang's C formula; the wait, given that one waits, is exponential with rate

@@ -1,4 +1,4 @@
-"""The command line (contract: DESIGN.md "The command line").
+"""The command line (contract: docs/architecture.md, "The command line").
 
 Each subcommand lives in a module of this package with ``NAME``, ``HELP``, ``add_arguments(parser)``
 and ``run(args) -> int``. Conventions, shared by all of them:

@@ -26,17 +26,10 @@ def add_arguments(p) -> None:
 
 
 def table(r) -> str:
-    lines = [
-        f"accept  strategy={r.strategy}  workers={r.workers}  connections={r.connections}  "
-        f"kernel={r.kernel}  {r.duration_s:.2f} s",
-        f"accepted {r.accepted}, lost {r.lost}; per connection: returns {r.returns_per_connection:.2f}, "
-        f"EAGAIN {r.eagain_per_connection:.2f}, kernel wake-ups {r.kernel_wakeups_per_connection:.2f}; "
-        f"max share {r.max_share:.0%}",
-        f"{'worker':>6} {'accepts':>8} {'returns':>8} {'eagain':>7} {'wakeups':>8}",
-    ]
-    for w in r.per_worker:
-        lines.append(f"{w.worker:>6} {w.accepts:>8} {w.returns:>8} {w.eagain:>7} {w.kernel_wakeups:>8}")
-    return "\n".join(lines)
+    """The text this command prints (one rendering per record: :mod:`epollkit.view.report`)."""
+    from ..view.report import report
+
+    return report(r)
 
 
 def run(args) -> int:

@@ -25,20 +25,10 @@ def add_arguments(p) -> None:
 
 
 def table(r) -> str:
-    lines = [
-        f"herd-latency  strategy={r.strategy}  repeats={r.repeats}  kernel={r.kernel}  "
-        f"{r.duration_s:.2f} s  peak RSS {r.peak_rss_kib / 1024:.1f} MiB",
-        f"{'waiters':>7} {'median µs':>10} {'p90 µs':>10} {'min µs':>10} {'woken/connect':>14} "
-        f"{'returns/connect':>16}",
-    ]
-    for p in r.points:
-        c = p["connect_us"]
-        woken = p.get("kernel_wakeups_per_connect")  # absent from records made before it was measured
-        lines.append(f"{p['waiters']:>7} {c['median']:>10.1f} {c['p90']:>10.1f} {c['min']:>10.1f} "
-                     f"{'-' if woken is None else f'{woken:.2f}':>14} {p['returns_per_connect']:>16.2f}")
-    lines.append("woken: waiters the kernel woke (their voluntary context switches moved); returns: woken "
-                 "waiters whose wait returned to Python")
-    return "\n".join(lines)
+    """The text this command prints (one rendering per record: :mod:`epollkit.view.report`)."""
+    from ..view.report import report
+
+    return report(r)
 
 
 def run(args) -> int:

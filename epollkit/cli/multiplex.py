@@ -19,17 +19,10 @@ def add_arguments(p) -> None:
 
 
 def table(r, wall=None) -> str:
-    lines = [f"multiplex  kernel={r.kernel}  {r.duration_s:.2f} s  (µs per call: median / p90 / min)",
-             f"{'api':>6} {'fds':>7} {'median':>10} {'p90':>10} {'min':>10}"]
-    for p in r.points:
-        u = p["us_per_call"]
-        lines.append(f"{p['api']:>6} {p['fds']:>7} {u['median']:>10.2f} {u['p90']:>10.2f} {u['min']:>10.2f}")
-    for note in r.notes or ():
-        lines.append(f"note: {note}")
-    if wall is not None:
-        lines.append(f"FD_SETSIZE wall, fd {wall.fd}: select -> {wall.select}; poll -> {wall.poll}; "
-                     f"epoll -> {wall.epoll}")
-    return "\n".join(lines)
+    """The text this command prints (one rendering per record: :mod:`epollkit.view.report`)."""
+    from ..view.report import report
+
+    return report(r, wall=wall)
 
 
 def run(args) -> int:

@@ -34,24 +34,10 @@ def add_arguments(p) -> None:
 
 
 def table(r) -> str:
-    p = r.params or {}
-    lines = [
-        f"read  strategy={r.strategy}  readers={r.readers}  messages={r.messages} x {r.message_size} B  "
-        f"read_size={r.read_size}  think_us={p.get('think_us', 0):g}  kernel={r.kernel}  "
-        f"{r.duration_s:.3f} s",
-        f"delivered {r.bytes_delivered} of {r.bytes_sent} bytes (lost {r.lost_bytes}); "
-        f"split messages {r.split_messages}; reordered deliveries {r.reordered} of {p.get('chunks')}; "
-        f"in order: {'yes' if r.in_order else 'NO'}",
-        f"{p.get('messages_per_s', 0):,.0f} messages/s, {p.get('mb_per_s', 0):.1f} MB/s; "
-        f"returns {r.returns}, EAGAIN {r.eagain}, kernel wake-ups {r.kernel_wakeups} "
-        f"({p.get('think_sleeps', 0)} think sleeps not counted), epoll_ctl re-arms {p.get('epoll_ctl', 0)}; "
-        f"sender: {p.get('sender', '?')}",
-        f"{'reader':>6} {'reads':>7} {'bytes':>10} {'returns':>8} {'eagain':>7} {'wakeups':>8}",
-    ]
-    for w in r.per_reader:
-        lines.append(f"{w.reader:>6} {w.reads:>7} {w.bytes:>10} {w.returns:>8} {w.eagain:>7} "
-                     f"{w.kernel_wakeups:>8}")
-    return "\n".join(lines)
+    """The text this command prints (one rendering per record: :mod:`epollkit.view.report`)."""
+    from ..view.report import report
+
+    return report(r)
 
 
 def run(args) -> int:

@@ -20,7 +20,7 @@ RECORDERS = {
     "accept_fixes": "epollkit.lab.experiments.sweeps:reference_runs",
     "accept_latency": "epollkit.lab.experiments.latency:reference_runs",
     "reuseport": "epollkit.lab.experiments.reuseport:reference_runs",
-    "read": "epollkit.lab.experiments.read:reference_runs",
+    "read": "epollkit.lab.experiments.read_runs:reference_runs",
     "serve": "epollkit.lab.experiments.serve:reference_runs",
     "multiplex": "epollkit.lab.experiments.multiplex:reference_runs",
     "herd_latency": "epollkit.lab.experiments.herd:reference_runs",

@@ -19,15 +19,10 @@ def add_arguments(p) -> None:
 
 
 def table(r) -> str:
-    migrate = {None: "missing (kernel < 5.14)", 0: "0 (reset)", 1: "1 (migrate)"}.get(
-        r.tcp_migrate_req, str(r.tcp_migrate_req))
-    return "\n".join([
-        f"reuseport-close  listeners={r.listeners}  queued={r.queued}  kernel={r.kernel}  "
-        f"net.ipv4.tcp_migrate_req={migrate}",
-        f"queued per listener before the close: {r.per_listener}",
-        f"closed listener {r.closed_listener} (it held {r.on_closed}): reset {r.reset}, "
-        f"accepted by the others {r.accepted}, lost {r.lost}",
-    ])
+    """The text this command prints (one rendering per record: :mod:`epollkit.view.report`)."""
+    from ..view.report import report
+
+    return report(r)
 
 
 def run(args) -> int:

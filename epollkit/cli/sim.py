@@ -42,31 +42,10 @@ def add_arguments(p) -> None:
 
 
 def table(r) -> str:
-    p = r.params or {}
-    how = "every schedule" if r.schedules is not None else (
-        "paced schedule" if p.get("schedule") == "paced" else
-        "canonical schedule" if p.get("seed") is None else f"seed {p['seed']}")
-    if r.experiment == "accept":
-        lines = [f"sim accept  strategy={r.strategy}  workers={r.workers}  connections={r.connections}  "
-                 f"({how})", f"kernel rules: {p.get('rules') or p.get('kernel')}",
-                 f"accepted {r.accepted}, lost {r.lost}; per connection: returns "
-                 f"{r.returns_per_connection:.2f}, EAGAIN {r.eagain_per_connection:.2f}, kernel wake-ups "
-                 f"{r.kernel_wakeups_per_connection:.2f}; max share {r.max_share:.0%}; "
-                 f"accept order {r.accept_order}"]
-    else:
-        lines = [f"sim read  strategy={r.strategy}  readers={r.readers}  messages={r.messages} x "
-                 f"{r.message_size} B  read_size={r.read_size}  ({how})",
-                 f"kernel rules: {p.get('rules') or p.get('kernel')}",
-                 f"delivered {r.bytes_delivered} of {r.bytes_sent} bytes; split {r.split_messages}; "
-                 f"reordered {r.reordered}; returns {r.returns}, EAGAIN {r.eagain}, "
-                 f"kernel wake-ups {r.kernel_wakeups}"]
-    if r.schedules is not None:
-        lines.append(f"explored {r.schedules} schedules, {r.states} states, {len(r.outcomes)} outcomes; "
-                     f"properties: {', '.join(r.witnesses) or 'none'}")
-        for prop, steps in r.witnesses.items():
-            lines.append(f"-- shortest trace showing {prop}:")
-            lines.extend(f"  {i}. {s['actor']}: {s['text']}" for i, s in enumerate(steps, 1))
-    return "\n".join(lines)
+    """The text this command prints (one rendering per record: :mod:`epollkit.view.report`)."""
+    from ..view.report import report
+
+    return report(r)
 
 
 def run(args) -> int:

@@ -67,3 +67,48 @@ class Deliver(NamedTuple):
         return "deliver"
 
 
+
+
+# ---------------------------------------------------------------------------------- kernel events
+#
+# What the "kernel" side of a scenario or a strategy run does. Each is a tuple whose first field names
+# its kind, so ``ev[0] == "write"`` and ``ev == ("write", "s0", 1)`` still hold; the fields name the rest.
+
+
+class Connect(NamedTuple):
+    """A connection completes its handshake on ``listener`` (``sk_data_ready()`` on the listener)."""
+
+    kind: str  # "connect"
+    listener: str
+
+    @classmethod
+    def to(cls, listener: str) -> Connect:
+        return cls("connect", listener)
+
+
+class Write(NamedTuple):
+    """``nbytes`` arrive on ``stream`` in one write: one skb, one wake-up (``unix_stream_sendmsg()``)."""
+
+    kind: str  # "write"
+    stream: str
+    nbytes: int
+
+    @classmethod
+    def to(cls, stream: str, nbytes: int) -> Write:
+        return cls("write", stream, nbytes)
+
+
+class ConnectAny(NamedTuple):
+    """A connection to a reuseport group whose listener a CBPF program picks (the model lets the
+    kernel move choose: one move per listener)."""
+
+    kind: str  # "connect-any"
+    listeners: tuple
+    how: str
+
+    @classmethod
+    def to(cls, listeners: tuple, how: str) -> ConnectAny:
+        return cls("connect-any", tuple(listeners), how)
+
+
+EVENT_KINDS = ("connect", "write", "connect-any")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data import SCENARIO_DIR
-from .calls import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Accept, Ctl, EpollWait, Read
+from .calls import EPOLLEXCLUSIVE, EPOLLONESHOT, FLAGS, Accept, Connect, Ctl, EpollWait, Read, Write
 
 KINDS = ("epoll", "stream", "listener")
 CALLS = ("epoll_wait", "accept", "read", "epoll_ctl")
@@ -235,13 +235,13 @@ def validate(data, *, where: str = "scenario", path: str | None = None) -> Scena
             for k in ev:
                 if k not in ("write", "bytes"):
                     raise _choose(w, k, ("write", "bytes"), "field of write")
-            kernel.append(("write", obj_of(f"{w}.write", ev["write"], ("stream",)),
+            kernel.append(Write.to(obj_of(f"{w}.write", ev["write"], ("stream",)),
                            _write_size(f"{w}.bytes", ev.get("bytes"))))
         elif "connect" in ev:
             for k in ev:
                 if k != "connect":
                     raise _choose(w, k, ("connect",), "field of connect")
-            kernel.append(("connect", obj_of(f"{w}.connect", ev["connect"], ("listener",))))
+            kernel.append(Connect.to(obj_of(f"{w}.connect", ev["connect"], ("listener",))))
         else:
             keys = ", ".join(map(str, ev)) or "nothing"
             raise _bad(w, f"unknown kernel event with {keys}; valid: write, connect")

@@ -41,7 +41,7 @@ class Setup:
     world: World
     initial: State
     programs: dict  # thread name -> program
-    events: tuple  # ("connect", listener) | ("write", stream, n) | ("connect-any", (listeners), how)
+    events: tuple  # kernel events: scenarios.calls.Connect | Write | ConnectAny (tuples, kind first)
     order: str = "threads-block-first"
     kind: str = "scenario"  # "scenario" | "accept" | "read"
     meta: Any = None  # the scenario or strategy parameters this setup came from

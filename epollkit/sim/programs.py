@@ -22,6 +22,7 @@ import string
 from .. import strategies as vocab
 from ..analysis.summarize import summarize_accept, summarize_read
 from ..records import ReaderStats, WorkerStats
+from ..scenarios.calls import Connect, ConnectAny, Write
 from ..scenarios.format import MAX_WRITE
 from ..scenarios.generation import generation
 from . import rules
@@ -77,7 +78,7 @@ class AcceptLoop:
                     return ("accept", count)
             if self.s.rearm:
                 return ("rearm", count)
-            if self.s.name == "epoll-exclusive-rotate" and count >= self.rotate:
+            if self.s.rotate and count >= self.rotate:
                 return ("del", 0)
             return ("wait", count)
         if phase == "del":
@@ -117,9 +118,9 @@ class ReadLoop:
             return ("read", "")
         if phase == "read":
             if result == "EAGAIN":
-                if s.name == "oneshot":
+                if s.rearm and s.deliver_before_rearm:
                     return ("deliver", "rearm")  # hand on, then re-arm
-                if s.name == "oneshot-early-rearm":
+                if s.rearm:
                     return ("rearm", "deliver")  # WRONG on purpose: re-arm first
                 return ("wait", "")
             if self.collect:
@@ -170,35 +171,27 @@ def accept_setup(strategy: str, workers: int, connections: int, *, kernel="newes
     names = NAMES[:workers]
     flags = frozenset(s.flags)
     programs = {}
-    if s.topology == "reuseport":
-        listeners = [f"l{i}" for i in range(workers)]
-    else:
-        listeners = ["l0"]
+    listeners = [f"l{i}" for i in range(s.listeners(workers))]
     for lst in listeners:
         st.listeners[lst] = (0, 0)
-    if s.topology == "shared":
-        st.epolls["e0"] = Epoll()
-        rules.epoll_ctl(world, st, "add", "e0", "l0", flags, None)
-    elif s.topology in ("private", "reuseport"):
-        for i in range(workers):
-            st.epolls[f"e{i}"] = Epoll()
-            rules.epoll_ctl(world, st, "add", f"e{i}", listeners[i if s.topology == "reuseport" else 0],
-                            flags, None)
+    # registration order is the order of the listener's exclusive wait queue (EPOLLEXCLUSIVE)
+    for e in range(s.epolls(workers)):
+        st.epolls[f"e{e}"] = Epoll()
+        rules.epoll_ctl(world, st, "add", f"e{e}", listeners[s.listener_of(e)], flags, None)
     for i, n in enumerate(names):
-        ep = {"shared": "e0", "private": f"e{i}", "reuseport": f"e{i}"}.get(s.topology)
-        lst = listeners[i] if s.topology == "reuseport" else "l0"
-        programs[n] = AcceptLoop(s, ep, lst, rotate)
+        ep = f"e{s.epoll_of(i)}" if s.epolls(workers) else None
+        programs[n] = AcceptLoop(s, ep, listeners[s.listener_of(i)], rotate)
         st.threads[n] = Thread(n, ThreadState.RUNNING, programs[n].start())
-    if strategy == "reuseport":
-        events = tuple(("connect", listeners[reuseport_pick(k, workers)]) for k in range(1, connections + 1))
-    elif s.topology == "reuseport":
-        how = "by the CPU that handles it" if strategy.endswith("cpu") else "at random"
-        events = tuple(("connect-any", tuple(listeners), how) for _ in range(connections))
+    if s.steer is not None:  # a CBPF program picks the listener: the model lets the kernel move choose
+        how = "by the CPU that handles it" if s.steer == "cpu" else "at random"
+        events = tuple(ConnectAny.to(tuple(listeners), how) for _ in range(connections))
+    elif len(listeners) > 1:  # the kernel's 4-tuple hash (a stand-in: reuseport_pick)
+        events = tuple(Connect.to(listeners[reuseport_pick(k, workers)]) for k in range(1, connections + 1))
     else:
-        events = tuple(("connect", "l0") for _ in range(connections))
+        events = tuple(Connect.to("l0") for _ in range(connections))
     params = {"strategy": strategy, "workers": workers, "connections": connections, "kernel": label,
               "rules": gen.describe()}
-    if strategy == "epoll-exclusive-rotate":
+    if s.rotate:
         params["rotate"] = rotate
     return Setup(f"accept {strategy} x{workers}, {connections} connections", world, st, programs,
                  events, "block-once", "accept", params)
@@ -226,17 +219,13 @@ def read_setup(strategy: str, readers: int, messages: int, message_size: int = 1
     flags = frozenset(s.flags)
     names = NAMES[:readers]
     programs = {}
-    if s.topology == "shared":
-        st.epolls["e0"] = Epoll()
-        rules.epoll_ctl(world, st, "add", "e0", "s0", flags, None)
-    else:
-        for i in range(readers):
-            st.epolls[f"e{i}"] = Epoll()
-            rules.epoll_ctl(world, st, "add", f"e{i}", "s0", flags, None)
+    for e in range(s.epolls(readers)):
+        st.epolls[f"e{e}"] = Epoll()
+        rules.epoll_ctl(world, st, "add", f"e{e}", "s0", flags, None)
     for i, n in enumerate(names):
-        programs[n] = ReadLoop(s, "e0" if s.topology == "shared" else f"e{i}", "s0", read_size)
+        programs[n] = ReadLoop(s, f"e{s.epoll_of(i)}", "s0", read_size)
         st.threads[n] = Thread(n, ThreadState.RUNNING, programs[n].start())
-    events = tuple(("write", "s0", message_size) for _ in range(messages))
+    events = tuple(Write.to("s0", message_size) for _ in range(messages))
     params = {"strategy": strategy, "readers": readers, "messages": messages,
               "message_size": message_size, "read_size": read_size, "kernel": label, "rules": gen.describe()}
     return Setup(f"read {strategy} x{readers}, {messages} messages", world, st, programs, events,

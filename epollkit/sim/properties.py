@@ -1,4 +1,4 @@
-"""The contract properties (DESIGN.md "Properties") and the metrics of a finished run.
+"""The contract properties (docs/architecture.md, "Result records") and the metrics of a finished run.
 
 Shown at the step where they happen (set by the rules while a step runs):
 
@@ -32,7 +32,7 @@ from __future__ import annotations
 from .state import EPOLLIN, State, ThreadState
 
 CONTRACT = ("herd", "wasted-wakeup", "eagain", "starvation", "split", "reorder", "stuck")
-EXTRA = ("eagain-first",)  # more properties the explorer reports, beyond DESIGN.md's contract names
+EXTRA = ("eagain-first",)  # more properties the explorer reports, beyond the contract names
 NAMES = CONTRACT + EXTRA
 
 

@@ -1,4 +1,5 @@
-"""The kernel's wake-up rules (``reference/kernel-semantics.md`` §1-4 and §7), one function per rule.
+"""The kernel's wake-up rules (docs/kernel-rules.md, which names the kernel function behind each), one
+function per rule.
 
 Each function changes a :class:`~epollkit.sim.state.State` in place (the caller passes a copy) and,
 when ``log`` is a list, appends one short phrase saying what the kernel did; exploration passes

@@ -5,7 +5,7 @@ whose ``copy()`` is a shallow dict copy, so the explorer can branch cheaply and 
 ``key()``. The rules that change these objects live in :mod:`epollkit.sim.rules`; thread states change
 only through :func:`transition`.
 
-Objects (``reference/kernel-semantics.md`` §1):
+Objects (docs/kernel-rules.md §1):
 
 - a **listener** keeps ``(arrived, accepted)``: connections that completed the handshake and the
   number taken by ``accept()``; the accept queue holds ``arrived - accepted`` (connection numbers

@@ -13,6 +13,7 @@ find nothing and sleep again (a wasted wake-up, counted apart from a visible ``E
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import NamedTuple
 
 from ..scenarios.calls import Accept, Ctl, Deliver, EpollWait, Poll, Read  # noqa: F401  (re-exported)
 from . import rules
@@ -40,13 +41,24 @@ class CallList:
 SLEEP = object()  # a call's "result" when the thread goes to sleep in it
 
 
+class CallFacts(NamedTuple):
+    """What one thread step did, as data (a :class:`epollkit.sim.Step` reads it from the step's log):
+    the call, its result (``SLEEP`` when the thread went to sleep in it), whether the thread was
+    woken and re-polled (``resumed``) and whether the step ended a wasted wake-up."""
+
+    call: object
+    result: object
+    resumed: bool
+    wasted: bool
+
+
 def _flag(st: State, prop: str) -> None:
     if prop not in st.props:
         st.props = st.props | {prop}
 
 
 def _flag_eagain(st: State, t: Thread) -> None:
-    """An accept()/read() found nothing. "eagain" (DESIGN.md): its wait had returned readiness --
+    """An accept()/read() found nothing. "eagain" (docs/architecture.md): its wait had returned readiness --
     whether this is the first call after the wait or the one that ends a drain loop. "eagain-first":
     the FIRST call after the wait found nothing (the seed post's "confused" thread: another thread
     took what its wake-up announced)."""
@@ -206,6 +218,7 @@ def thread_step(w: World, st: State, name: str, program, log: list | None) -> No
                     else f"calls {call.label()}: nothing ready")
             tail = "; a wasted wake-up" if wasted else ""
             log.append("; ".join([head] + inner) + tail)
+            log.append(CallFacts(call, SLEEP, resumed, wasted))
         return
     local = program.after(t.local, call, result)
     results = t.results + (result,) if program.records else t.results
@@ -216,6 +229,7 @@ def thread_step(w: World, st: State, name: str, program, log: list | None) -> No
     if log is not None:
         verb = "finishes" if resumed else "calls"
         log.append("; ".join([f"{verb} {call.label()}: {describe_result(call, result)}"] + inner))
+        log.append(CallFacts(call, result, resumed, False))
     if program.call(t.local) is None:
         if t.cycle == 1 and t.tried:
             t = t._replace(wasted=t.wasted + 1)

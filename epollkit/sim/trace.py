@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .machine import KERNEL, Machine, Setup, actor_name
 from .state import State
+from .threads import SLEEP, Accept, CallFacts, Deliver
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,19 @@ class Step:
     ``exhibits``: the properties this step shows *each time* they happen, not only the first time
     in the run: ``shows`` plus the moving thread's own ``eagain``, ``eagain-first`` and
     ``wasted-wakeup`` (e.g. Thread B's ``EAGAIN`` after Thread A's).
+
+    The same facts as data, so that plots and widgets never parse ``text``:
+
+    - ``event`` (kernel steps): ``{"kind": "connect", "target": listener, "number": n}`` (the n-th
+      connection to arrive there) or ``{"kind": "write", "target": stream, "bytes": n}``
+    - ``call`` (thread steps): the call (``EpollWait``, ``Accept``, ``Read``, ``Ctl``, ``Poll``,
+      ``Deliver``; ``.label()`` names it), or None when the thread had nothing more to do
+    - ``result``: what the call returned, in the scenario JSON form (``[[fd, [flags]], ...]``,
+      ``"ok"``, ``"EAGAIN"``, a byte count, an errno name), or ``"sleeps"``
+    - ``resumed``: the thread had been woken and re-polled its call; ``wasted``: the step ended a
+      wasted wake-up (woken, then asleep again having done nothing)
+    - ``detail``: ``{"connection": n}`` for an accepted connection, ``{"delivered": n}`` for bytes
+      handed on, else None
     """
 
     index: int
@@ -104,6 +118,12 @@ class Step:
     shows: tuple = ()
     woken: tuple = ()
     exhibits: tuple = ()
+    event: dict | None = None
+    call: object = None
+    result: object = None
+    resumed: bool = False
+    wasted: bool = False
+    detail: dict | None = None
 
     def line(self) -> str:
         mark = f"  ← {', '.join(self.shows)}" if self.shows else ""
@@ -136,6 +156,8 @@ class Trace:
         log: list = []
         after = m.apply(self.state, move, log)
         actor = KERNEL if move.startswith(KERNEL) else move
+        facts = [x for x in log if isinstance(x, CallFacts)]
+        log = [x for x in log if not isinstance(x, CallFacts)]
         text = "; ".join(log) if log else "has nothing more to do"
         text = text[0].upper() + text[1:] if actor == KERNEL else text
         new = tuple(p for p in sorted(after.props - self.state.props, key=_prop_order))
@@ -143,7 +165,8 @@ class Trace:
         if actor != KERNEL:
             seen |= _thread_props(self.state.threads[m.actor_of[move]], after.threads[m.actor_of[move]])
         step = Step(len(self.steps) + 1, actor, move, text, View.of(after), new, after.woken,
-                    tuple(sorted(seen, key=_prop_order)))
+                    tuple(sorted(seen, key=_prop_order)),
+                    **_facts(m, self.state, after, move, facts[-1] if facts else None))
         return Trace(m, self.steps + (step,), after)
 
     def undo(self, n: int = 1) -> Trace:
@@ -188,6 +211,27 @@ class Trace:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+
+def _facts(m: Machine, before: State, after: State, move: str, facts) -> dict:
+    """A step's structured fields (see :class:`Step`)."""
+    if move.startswith(KERNEL):
+        ev = m.events[before.kpc]
+        target = move.split("/", 1)[1] if ev[0] == "connect-any" else ev[1]
+        if ev[0] == "write":
+            return {"event": {"kind": "write", "target": target, "bytes": ev[2]}}
+        return {"event": {"kind": "connect", "target": target, "number": after.listeners[target][0]}}
+    if facts is None:
+        return {}
+    call, result = facts.call, facts.result
+    detail = None
+    if isinstance(call, Accept) and result == "ok":
+        detail = {"connection": after.listeners[call.fd][1]}  # connections are taken in arrival order
+    elif isinstance(call, Deliver):
+        t = before.threads[m.actor_of[move]]
+        detail = {"delivered": sum(b - a for a, b in t.pending)}
+    return {"call": call, "result": "sleeps" if result is SLEEP else to_json(result),
+            "resumed": facts.resumed, "wasted": facts.wasted, "detail": detail}
 
 
 def _thread_props(before, after) -> set:

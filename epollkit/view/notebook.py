@@ -1,15 +1,15 @@
-"""Helpers for the notebooks themselves: the one setup call, live-or-recorded, and executing notebooks
-in place (``make execute``: ``python -m epollkit.view.notebook execute notebooks/*.ipynb``).
+"""Helpers for the notebooks themselves: the one setup call, live-or-recorded (:mod:`.live`, re-exported
+here), and executing notebooks in place (``make execute``: ``python -m epollkit.view.notebook execute
+notebooks/*.ipynb``).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from .. import data, system
-from ..errors import UnsupportedPlatform
+from .. import system
+from .live import accept_sweep, live, live_or_recorded, live_or_recorded_list, recorded  # noqa: F401
 
 
 def setup(*, quiet: bool = False) -> bool:
@@ -43,28 +43,6 @@ def setup(*, quiet: bool = False) -> bool:
             print(f"NOT LIVE ({why}): experiment cells show recorded reference results from data/; "
                   "model cells still run.")
     return ok
-
-
-def live() -> bool:
-    """True when live experiments can run on this machine."""
-    return system.has_epoll()
-
-
-def live_or_recorded(run: Callable[[], object], name: str, **match):
-    """Run the live experiment, or -- without epoll -- return the recorded results of ``name`` matching
-    ``match`` and print plainly that they are recorded, where and when.
-
-    Returns a record (live) or a list of records (recorded); the caller's plot takes either.
-    """
-    reason = ""
-    if live():
-        try:
-            return run()
-        except UnsupportedPlatform as exc:  # e.g. epoll but no EPOLLEXCLUSIVE (Linux < 4.5)
-            reason = f" ({exc})"
-    found = data.find(name, **match)
-    print(f"NOT LIVE{reason}: showing {len(found)} recorded result(s), {data.describe(name)}.")
-    return found[0] if len(found) == 1 else found
 
 
 # --------------------------------------------------------------------------- executing in place
@@ -106,30 +84,6 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
-
-def accept_sweep(strategies, workers=(1, 2, 4, 8, 16), *, connections: int = 100, rate: float = 500.0):
-    """Run the live accept experiment for every (strategy, workers) pair -- or, without epoll, return
-    the recorded results for those pairs and say so."""
-    out, missing = [], []
-    if live():
-        from ..lab import accept
-
-        for s in strategies:
-            try:
-                out += [accept(s, n, connections, rate=rate) for n in workers]
-            except UnsupportedPlatform as exc:  # e.g. no EPOLLEXCLUSIVE on this kernel
-                missing.append((s, str(exc)))
-    else:
-        missing = [(s, "no epoll here") for s in strategies]
-    if missing:
-        names = [s for s, _ in missing]
-        found = [r for r in data.find("accept") if r.strategy in names and r.workers in workers]
-        print(f"NOT LIVE ({missing[0][1]}): {', '.join(names)} show {len(found)} recorded results, "
-              f"{data.describe('accept')}.")
-        out += found
-    return out
-
-
 def capability_report(caps: dict | None = None) -> str:
     """Say, in sentences, what will and won't run on this machine."""
     caps = caps or system.capabilities()
@@ -152,18 +106,6 @@ def capability_report(caps: dict | None = None) -> str:
     else:
         lines.append(f"fd limit {soft}: enough for every sweep.")
     return "\n".join(lines)
-
-
-def live_or_recorded_list(run, name: str, *, sweep: str | None = None, **match) -> list:
-    """``run()`` (a list of records) when live experiments can run here; otherwise the recorded
-    records of ``data/reference/<name>.json`` whose keys equal ``match`` (and, if given, whose
-    ``params["sweep"]`` is ``sweep``), after printing plainly that they are recorded, where and when."""
-    if live():
-        return list(run())
-    found = [r for r in data.find(name, **match)
-             if sweep is None or (getattr(r, "params", None) or {}).get("sweep") == sweep]
-    print(f"NOT LIVE: showing {len(found)} recorded result(s), {data.describe(name)}.")
-    return found
 
 
 if __name__ == "__main__":

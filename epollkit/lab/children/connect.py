@@ -8,10 +8,11 @@ returns; print one JSON line ``{"connected", "errors", "first_error", "duration_
 
 from __future__ import annotations
 
-import json
 import socket
 import sys
 import time
+
+from . import protocol
 
 
 def connect_many(host: str, port: int, count: int, rate: float) -> dict:
@@ -49,10 +50,9 @@ def main(argv: list[str]) -> int:
     if mode != "connect":
         print(f"unknown mode {mode!r}", file=sys.stderr)
         return 2
-    print("ready", flush=True)
-    if sys.stdin.readline().strip() != "go":
+    if not protocol.ready():
         return 0
-    print(json.dumps(connect_many(host, port, count, rate)), flush=True)
+    protocol.report(connect_many(host, port, count, rate))
     return 0
 
 

@@ -21,14 +21,16 @@ not wait for a thread to be scheduled or to accept.
 from __future__ import annotations
 
 import errno
-import json
-import resource
 import socket
 import sys
 import time
 
+from . import protocol
+
 
 def connect_once(addr: tuple[str, int]) -> dict:
+    import resource  # Unix only: not at the top, so ``herd`` (which reads OK_ERRNOS) imports anywhere
+
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.setblocking(False)
@@ -48,15 +50,8 @@ def connect_once(addr: tuple[str, int]) -> dict:
 
 def main(argv: list[str]) -> int:
     addr = (argv[0], int(argv[1]))
-    print("ready", flush=True)
-    for line in sys.stdin:
-        cmd = line.strip()
-        if cmd == "go":
-            print(json.dumps(connect_once(addr)), flush=True)
-        elif cmd == "quit":
-            break
-        else:
-            print(json.dumps({"error": f"unknown command {cmd!r}"}), flush=True)
+    for cmd in protocol.commands():
+        protocol.report(connect_once(addr) if cmd == "go" else {"error": f"unknown command {cmd!r}"})
     return 0
 
 

@@ -15,11 +15,12 @@ Arrivals are scheduled on absolute times, so a late connect does not push the la
 
 from __future__ import annotations
 
-import json
 import random
 import socket
 import sys
 import time
+
+from . import protocol
 
 
 def poisson_connects(host: str, port: int, count: int, rate: float, seed: int) -> dict:
@@ -50,10 +51,9 @@ def poisson_connects(host: str, port: int, count: int, rate: float, seed: int) -
 
 def main(argv: list[str]) -> int:
     host, port, count, rate, seed = argv[0], int(argv[1]), int(argv[2]), float(argv[3]), int(argv[4])
-    print("ready", flush=True)
-    if sys.stdin.readline().strip() != "go":
+    if not protocol.ready():
         return 0
-    print(json.dumps(poisson_connects(host, port, count, rate, seed)), flush=True)
+    protocol.report(poisson_connects(host, port, count, rate, seed))
     return 0
 
 

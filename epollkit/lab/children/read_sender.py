@@ -10,12 +10,12 @@ would wake the readers while the experiment still counts their wake-ups.
 
 from __future__ import annotations
 
-import json
 import socket
 import sys
 import time
 
 from ...analysis.messages import stream
+from . import protocol
 
 
 def main(argv: list[str]) -> int:
@@ -25,8 +25,7 @@ def main(argv: list[str]) -> int:
     view = memoryview(data)
     step = per_send * size
     sock = socket.create_connection((host, port))
-    print("ready", flush=True)
-    if sys.stdin.readline().strip() != "go":
+    if not protocol.ready():
         sock.close()
         return 0
     sent = sends = 0
@@ -42,7 +41,7 @@ def main(argv: list[str]) -> int:
     except OSError as exc:  # the experiment was stopped (deadline): report, do not trace back
         error = f"{type(exc).__name__}: {exc}"
     duration = time.perf_counter() - t0
-    print(json.dumps({"sent": sent, "sends": sends, "duration_s": duration, "error": error}), flush=True)
+    protocol.report({"sent": sent, "sends": sends, "duration_s": duration, "error": error})
     sys.stdin.readline()  # "stop", or "" when the experiment closes the pipe
     sock.close()
     return 0

@@ -16,7 +16,6 @@ exit. The generator is not a measured waiter: it waits with timeouts, in ``selec
 
 from __future__ import annotations
 
-import json
 import select
 import socket
 import struct
@@ -24,6 +23,7 @@ import sys
 import time
 
 from ..experiments.serve import REQUEST, schedule
+from . import protocol
 
 ANSWER = struct.Struct("<I")
 
@@ -47,8 +47,7 @@ def main(argv: list[str]) -> int:
     sent = [0.0] * n
     answered = [0.0] * n
     pending = {fd: b"" for fd in fds}
-    print("ready", flush=True)
-    if sys.stdin.readline().strip() != "go":
+    if not protocol.ready():
         return 0
     error = None
     t0 = time.monotonic()
@@ -80,7 +79,7 @@ def main(argv: list[str]) -> int:
                 pending[fd] = data[whole:]
     except OSError as exc:  # the experiment was stopped (deadline): report, do not trace back
         error = f"{type(exc).__name__}: {exc}"
-    print(json.dumps({"t0": t0, "sent": sent, "answered": answered, "error": error}), flush=True)
+    protocol.report({"t0": t0, "sent": sent, "answered": answered, "error": error})
     for s in socks:
         s.close()
     return 0

@@ -22,20 +22,24 @@ import socket
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 from ... import strategies
 from ...analysis.summarize import summarize_accept
-from ...errors import ExperimentTimeout
 from ...records import AcceptResult, WorkerStats
 from ...system import kernel_release
 from ...validate import check_deadline, check_int, check_number
 from ..harness import (
     ClientProcess,
+    StopSignal,
     WorkerGroup,
     check_fd_budget,
     require_linux,
     voluntary_switches,
 )
+from ..harness.experiment import start_workers
+from ..harness.sockets import attach_cbpf
+from ..harness.waits import wait_for
 
 DEFAULT_RATE = 400.0  # connections/s: 300 connections take about a second with start-up
 DEFAULT_DEADLINE = 30.0
@@ -117,7 +121,7 @@ def accept(
         raise ValueError("client must be a dict {'module': str, 'args': callable(port) -> list} or None")
     require_linux(epoll=strat.wait == "epoll_wait",
                   flag="EPOLLEXCLUSIVE" if "EPOLLEXCLUSIVE" in strat.flags else None)
-    per_worker_fds = 2 if strat.topology == "reuseport" else 1
+    per_worker_fds = 2 if strat.topology == strategies.Topology.REUSEPORT else 1  # + its own listener
     check_fd_budget(workers * per_worker_fds + 8, f"{workers} workers ({strategy})")
 
     run = _AcceptRun(strat, workers, connections, 0.0 if burst else float(rate), deadline,
@@ -125,6 +129,16 @@ def accept(
     run.trace = trace
     run.client_spec = client
     return run.execute()
+
+
+@dataclass(slots=True)
+class AcceptCounters:
+    """What one worker counted (its own thread writes them; the main thread reads them after join)."""
+
+    accepts: int = 0  # connections it accepted
+    returns: int = 0  # wait calls that returned for the listener (accept() itself for `blocking`)
+    eagain: int = 0  # accept() calls that found the queue empty
+    epoll_ctl: int = 0  # EPOLL_CTL_MOD re-arms, DEL + ADD rotations
 
 
 class _AcceptRun:
@@ -142,7 +156,7 @@ class _AcceptRun:
         for name in strat.flags:
             self.flags |= getattr(select, name)
         self.order: list[int] = []
-        self.stats = [[0, 0, 0, 0] for _ in range(workers)]  # accepts, returns, eagain, epoll_ctl
+        self.stats = [AcceptCounters() for _ in range(workers)]
         self.listeners: list[socket.socket] = []
         self.epolls: list = []
         self.trace: list | None = None
@@ -154,18 +168,16 @@ class _AcceptRun:
     def execute(self) -> AcceptResult:
         s = self.strat
         with ExitStack() as stack:
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
             self.done_r, self.done_w = os.pipe()
             stack.callback(os.close, self.done_r)
             stack.callback(os.close, self.done_w)
 
-            n_listeners = self.workers if s.topology == "reuseport" else 1
+            n_listeners = s.listeners(self.workers)
             port = 0
             for _ in range(n_listeners):
                 sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-                if s.topology == "reuseport":
+                if n_listeners > 1:  # a reuseport group
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 sock.bind((HOST, port))
                 port = sock.getsockname()[1]
@@ -174,25 +186,22 @@ class _AcceptRun:
                 # would poll() first (sock_call_ex), which is a different wait queue discipline.
                 sock.setblocking(s.wait == "accept")
                 self.listeners.append(sock)
-            if s.name.startswith("reuseport-cbpf-"):
-                from .reuseport import attach_cbpf
-
+            if s.steer is not None:
                 # the group's program picks socks[A % n]; socks[] is in listen() order = worker index
-                attach_cbpf(self.listeners[0], s.name.rsplit("-", 1)[1], n_listeners)
+                attach_cbpf(self.listeners[0], s.steer, n_listeners)
 
             if s.wait == "epoll_wait":
-                n_epolls = 1 if s.topology == "shared" else self.workers
-                for _ in range(n_epolls):
+                for _ in range(s.epolls(self.workers)):
                     ep = stack.enter_context(select.epoll())
-                    # The stop pipe is level-triggered and never drained: once written, every
-                    # waiter on every instance sees it (ep_poll_callback on each instance).
-                    ep.register(self.stop_r, select.EPOLLIN)
+                    # The stop eventfd: level-triggered, never read, written until every worker
+                    # has joined (harness/stop.py: one write may wake one sleeper of a shared set).
+                    self.stop.watch(ep)
                     self.epolls.append(ep)
                 # Registration order matters for EPOLLEXCLUSIVE: ep_ptable_queue_proc() appends
                 # exclusive entries at the tail, and __wake_up_common() scans from the head, so
                 # worker 0 (registered first) wins whenever it is idle.
                 for i, ep in enumerate(self.epolls):
-                    lsock = self.listeners[i if s.topology == "reuseport" else 0]
+                    lsock = self.listeners[s.listener_of(i)]
                     ep.register(lsock.fileno(), self.flags)
 
             if self.client_spec is None:
@@ -203,12 +212,9 @@ class _AcceptRun:
             client = stack.enter_context(ClientProcess(module, args))
             client.wait_ready()
 
-            group = WorkerGroup(self.workers, self._worker, name=f"accept-{s.name}")
+            group = start_workers(stack, self.workers, self._worker, name=f"accept-{s.name}",
+                                  stop=self.stop, listeners=self.listeners)
             self.group = group
-            stack.callback(self._stop, group)
-            group.start()
-            if not group.wait_blocked(timeout=10.0):
-                raise ExperimentTimeout("workers did not all reach their wait within 10 s")
             base = [voluntary_switches(t) for t in group.tids]
 
             t0 = time.monotonic()
@@ -227,16 +233,17 @@ class _AcceptRun:
         # the with-block has stopped the workers and closed everything; now report
         group.raise_first_error()
         per_worker = [
-            WorkerStats(worker=i, accepts=a, returns=r, eagain=e, kernel_wakeups=end[i] - base[i])
-            for i, (a, r, e, _ctl) in enumerate(self.stats)
+            WorkerStats(worker=i, accepts=c.accepts, returns=c.returns, eagain=c.eagain,
+                        kernel_wakeups=end[i] - base[i])
+            for i, c in enumerate(self.stats)
         ]
         params = {"rate": self.rate or None, "burst": self.rate == 0, "deadline": self.deadline}
-        if s.name == "epoll-exclusive-rotate":
+        if s.rotate:
             params["rotate_every"] = self.rotate_every
-        if s.name.startswith("reuseport-cbpf-"):
-            params["cbpf"] = s.name.rsplit("-", 1)[1]
+        if s.steer is not None:
+            params["cbpf"] = s.steer
         if s.wait == "epoll_wait":
-            params["epoll_ctl"] = sum(st[3] for st in self.stats)
+            params["epoll_ctl"] = sum(st.epoll_ctl for st in self.stats)
         return summarize_accept(
             backend="real",
             strategy=s.name,
@@ -270,17 +277,6 @@ class _AcceptRun:
                 watching = [self.done_r]
                 grace_until = time.monotonic() + 2.0
 
-    def _stop(self, group: WorkerGroup) -> None:
-        group.stop_flag.set()
-        os.write(self.stop_w, b"x")  # wakes every select/poll/epoll waiter
-        for sock in self.listeners:
-            try:
-                # wakes threads blocked in accept() (inet_csk_listen_stop -> EINVAL)
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        group.join()
-
     # ------------------------------------------------------------------------------------ workers
 
     def _accept_one(self, index: int, lsock: socket.socket) -> bool:
@@ -289,7 +285,7 @@ class _AcceptRun:
         try:
             fd, addr = lsock._accept()
         except BlockingIOError:
-            st[2] += 1
+            st.eagain += 1
             if self.trace is not None:
                 t = time.monotonic()
                 self.trace.append((index, None, t_call, t, t))
@@ -301,7 +297,7 @@ class _AcceptRun:
         """Book one accepted connection: close it, record who took it, run ``work``, maybe finish."""
         t_return = time.monotonic()
         os.close(fd)
-        self.stats[index][0] += 1
+        self.stats[index].accepts += 1
         self.order.append(index)
         n = len(self.order)
         if self.work is not None:
@@ -321,7 +317,7 @@ class _AcceptRun:
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
         s, st, stop = self.strat, self.stats[index], group.stop_flag
-        lsock = self.listeners[index if s.topology == "reuseport" else 0]
+        lsock = self.listeners[s.listener_of(index)]
         lfd = lsock.fileno()
         group.mark_ready(index)
 
@@ -334,37 +330,19 @@ class _AcceptRun:
                     if stop.is_set():
                         return
                     raise
-                st[1] += 1  # for `blocking` the wait call is accept() itself
+                st.returns += 1  # for `blocking` the wait call is accept() itself
                 self._accepted(index, fd, addr, t_call)
 
-        if s.wait == "select":
-            while True:
-                readable, _, _ = select.select([lfd, self.stop_r], [], [])
-                if stop.is_set() or self.stop_r in readable:
-                    return
-                st[1] += 1
-                self._accept_one(index, lsock)
-
-        if s.wait == "poll":
-            poller = select.poll()
-            poller.register(lfd, select.POLLIN)
-            poller.register(self.stop_r, select.POLLIN)
-            while True:
-                events = poller.poll()
-                if stop.is_set() or any(fd == self.stop_r for fd, _ in events):
-                    return
-                st[1] += 1
-                self._accept_one(index, lsock)
-
-        ep = self.epolls[0 if s.topology == "shared" else index]
+        ep = self.epolls[s.epoll_of(index)] if self.epolls else None
+        waiter = wait_for(s.wait, lfd, self.stop.fileno(), ep)
         own_accepts = 0
         while True:
-            events = ep.poll(-1, 2)  # no timeout, see the module docstring
+            ready = waiter.wait()
             if stop.is_set():
                 return
-            if not any(fd == lfd for fd, _ in events):
+            if not ready:
                 continue
-            st[1] += 1
+            st.returns += 1
             if s.drain:
                 while self._accept_one(index, lsock):
                     pass
@@ -374,19 +352,19 @@ class _AcceptRun:
                 # EPOLLONESHOT disarmed the item in ep_send_events(); ep_modify() re-arms it and, if
                 # the listener is still readable, queues it and wakes one sleeper.
                 ep.modify(lfd, self.flags)
-                st[3] += 1
-            if s.name == "epoll-exclusive-rotate" and own_accepts and own_accepts % self.rotate_every == 0:
+                st.epoll_ctl += 1
+            if s.rotate and own_accepts and own_accepts % self.rotate_every == 0:
                 # EPOLL_CTL_MOD of an EPOLLEXCLUSIVE item is EINVAL (ep_modify path in
                 # do_epoll_ctl), so rotate by DEL + ADD: the re-added entry goes to the tail of the
                 # listener's wait queue (ep_ptable_queue_proc -> add_wait_queue_exclusive).
                 ep.unregister(lfd)
                 ep.register(lfd, self.flags)
-                st[3] += 2
+                st.epoll_ctl += 2
                 own_accepts = 0
 
 
 REFERENCE_WORKERS = (1, 2, 4, 8, 16)
-REFERENCE_STRATEGIES = tuple(s for s in SUPPORTED if s != "epoll-et-once")
+REFERENCE_STRATEGIES = tuple(s for s in SUPPORTED if not strategies.ACCEPT[s].strands_work)
 
 
 def reference_runs(connections: int = 200) -> list[AcceptResult]:

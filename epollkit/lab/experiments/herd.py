@@ -4,7 +4,7 @@ in a process of its own timing a non-blocking ``connect()``.
 On loopback the handshake and the listener's wake-up run inside the client's ``connect()`` call (see
 ``_herd_client``): ``tcp_child_process()`` -> ``sock_def_readable()`` -> ``__wake_up_common()`` walks
 the listener's wait queue and calls the wake function of every entry it has to wake. How many it has
-to wake is the whole story (``reference/kernel-semantics.md`` §1):
+to wake is the whole story (docs/kernel-rules.md §1):
 
 - ``select`` / ``poll``: each waiter hung a non-exclusive entry (``__pollwait()``); every one is woken,
   so the connect() time grows linearly with N.
@@ -47,12 +47,10 @@ What the kernel did, and what Python saw, are two counts per connect:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import select
 import socket
-import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -61,13 +59,14 @@ from contextlib import ExitStack
 from ... import strategies
 from ...analysis.orders import FD_SETSIZE
 from ...analysis.stats import summarize_us
-from ...errors import ExperimentTimeout, ResourceLimit
+from ...errors import ExperimentTimeout, HelperProcessError, ResourceLimit
 from ...records import HerdLatencyResult
 from ...system import kernel_release
 from ..children.herd_client import OK_ERRNOS
 from ..harness import (
     WAIT_WCHANS,
     ClientProcess,
+    StopSignal,
     WorkerGroup,
     check_fd_room,
     raised_fd_limit,
@@ -76,8 +75,12 @@ from ..harness import (
     thread_room,
     thread_state,
     thread_wchan,
+    vmrss_kib,
     voluntary_switches,
 )
+from ..harness.experiment import stop_workers
+from ..harness.sockets import accept_queue_length
+from ..harness.waits import wait_for
 
 SUPPORTED = ("select", "poll", "epoll-lt-private", "epoll-exclusive", "blocking")
 DEFAULT_STRATEGIES = ("select", "epoll-lt-private", "epoll-exclusive")  # the benchmark's three
@@ -132,51 +135,6 @@ def check_limits(strat: strategies.Strategy, most: int) -> None:
 # ---------------------------------------------------------------------------------- measurement
 
 
-def _vmrss_kib() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def accept_queue_len(sock: socket.socket) -> int:
-    """Connections waiting in a listener's accept queue: for a listening socket ``tcp_get_info()``
-    reports ``sk_ack_backlog`` in ``tcpi_unacked`` (struct tcp_info: 8 bytes of u8 fields, then u32
-    rto, ato, snd_mss, rcv_mss, unacked)."""
-    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
-    return struct.unpack_from("I", info, 24)[0]
-
-
-class _StepClient(ClientProcess):
-    """The measuring client: one connect() per ``step()``."""
-
-    def _readline(self, timeout: float) -> str:
-        # poll(), not select(): this process may hold fds numbered >= FD_SETSIZE (one epoll per waiter)
-        assert self.proc.stdout is not None
-        p = select.poll()
-        p.register(self.proc.stdout.fileno(), select.POLLIN)
-        return self.proc.stdout.readline() if p.poll(max(0.0, timeout) * 1000) else ""
-
-    def step(self, timeout: float) -> dict:
-        self.go()
-        line = self._readline(timeout)
-        if not line:
-            if self.proc.poll() is None:
-                raise ExperimentTimeout(f"the measuring client did not answer within {timeout:.1f} s")
-            raise RuntimeError(f"the measuring client died: {self._stderr() or 'no output'}")
-        return json.loads(line)
-
-    def close(self) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
-            try:
-                self.proc.stdin.close()  # end of input: the client leaves its loop and exits
-                self.proc.wait(timeout=1.0)
-            except Exception:  # noqa: BLE001 - falls back to kill() below
-                pass
-        super().close()
-
-
 def herd_latency(
     strategy: str = "select",
     waiters: Sequence[int] = DEFAULT_WAITERS,
@@ -209,7 +167,7 @@ def herd_latency(
 
 
 class _HerdRun:
-    """One sweep: a listener, a stop pipe, the waiters (grown point by point) and the client."""
+    """One sweep: a listener, a stop signal, the waiters (grown point by point) and the client."""
 
     def __init__(self, strat: strategies.Strategy, counts: list[int], repeats: int, deadline: float,
                  gap: float = DEFAULT_GAP):
@@ -218,7 +176,7 @@ class _HerdRun:
         self.counts = counts
         self.repeats = repeats
         self.deadline = deadline
-        self.stop = threading.Event()
+        self.stop: StopSignal | None = None  # made in execute(), closed by its ExitStack
         self.groups: list[WorkerGroup] = []
         self.epolls: list = []
         self.waiting: list[bool] = []
@@ -241,9 +199,8 @@ class _HerdRun:
         points: list[dict] = []
         with ExitStack() as stack:
             stack.enter_context(raised_fd_limit(self.counts[-1] * per_waiter_fds + 8))
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
+            self.stop_r = self.stop.fileno()
             self.listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             self.listener.bind((HOST, 0))
             self.listener.listen(BACKLOG)
@@ -256,14 +213,14 @@ class _HerdRun:
                                     f"already uses fd numbers up to FD_SETSIZE ({FD_SETSIZE})")
             port = self.listener.getsockname()[1]
 
-            client = stack.enter_context(_StepClient("epollkit.lab.children.herd_client", [HOST, port]))
+            client = stack.enter_context(ClientProcess("epollkit.lab.children.herd_client", [HOST, port]))
             client.wait_ready(timeout=self._left("the client to start"))
             stack.callback(self._teardown)  # runs first: stop and join the waiters
 
             for n in self.counts:
                 self._grow(n)
                 self._settle(n, "the waiters to block")
-                rss = _vmrss_kib()
+                rss = vmrss_kib()
                 r0, a0, e0 = sum(self.returns), sum(self.accepts), sum(self.eagain)
                 samples, at_us, woken, switches = [], [], 0, 0
                 before = self._switches(n)
@@ -272,7 +229,7 @@ class _HerdRun:
                     self.accepted_ns = 0
                     reply = client.step(self._left("the client's connect()"))
                     if reply.get("errno") not in OK_ERRNOS:
-                        raise RuntimeError(f"connect() to the listener failed: {reply}")
+                        raise HelperProcessError(f"connect() to the listener failed: {reply}")
                     samples.append(reply["us"])
                     if n == 0:
                         self._drain()
@@ -356,7 +313,7 @@ class _HerdRun:
         while True:
             if any(g.failed.is_set() for g in self.groups):
                 self._raise_worker_error()
-            queued = accept_queue_len(self.listener)
+            queued = accept_queue_length(self.listener)
             why = f"{queued} connection(s) still queued" if queued else self._awake(n)
             if not why:
                 return
@@ -374,8 +331,8 @@ class _HerdRun:
             for _ in range(k):
                 ep = select.epoll()
                 self.epolls.append(ep)
-                # The stop pipe is registered without EPOLLEXCLUSIVE: one write wakes every instance.
-                ep.register(self.stop_r, select.EPOLLIN)
+                # The stop eventfd, without EPOLLEXCLUSIVE: one write wakes every (private) instance.
+                self.stop.watch(ep)
                 # Registration order is wake order for EPOLLEXCLUSIVE: ep_ptable_queue_proc() adds
                 # exclusive entries at the tail, __wake_up_common() scans from the head.
                 ep.register(self.lfd, self.flags)
@@ -383,8 +340,8 @@ class _HerdRun:
         self.tids.extend([0] * k)
         for counter in (self.returns, self.accepts, self.eagain):
             counter.extend([0] * k)
-        group = WorkerGroup(k, lambda i, g, base=start: self._waiter(base + i, i, g), name=f"herd-{start}")
-        group.stop_flag = self.stop  # one stop flag for every group
+        group = WorkerGroup(k, lambda i, g, base=start: self._waiter(base + i, i, g), name=f"herd-{start}",
+                            stop=self.stop)  # one stop signal for every group
         self.groups.append(group)
         old = threading.stack_size(STACK_SIZE)  # process-wide: applies to threads started meanwhile
         try:
@@ -393,16 +350,8 @@ class _HerdRun:
             threading.stack_size(old)
 
     def _teardown(self) -> None:
-        self.stop.set()
-        os.write(self.stop_w, b"x")  # readable for good: wakes every select/poll/epoll waiter
         try:
-            # wakes the threads blocked in accept() (inet_csk_listen_stop -> EINVAL)
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        try:
-            for g in self.groups:
-                g.join()
+            stop_workers(self.stop, *self.groups, listeners=[self.listener])
         finally:
             for ep in reversed(self.epolls):
                 ep.close()
@@ -437,38 +386,16 @@ class _HerdRun:
                 returns[i] += 1
                 os.close(fd)
                 self.accepts[i] += 1
-        if wait == "select":
-            while True:
-                waiting[i] = True
-                readable, _, _ = select.select([lfd, stop_r], [], [])  # no timeout
-                waiting[i] = False
-                if stop.is_set():
-                    return
-                returns[i] += 1
-                self._try_accept(i)
-        if wait == "poll":
-            poller = select.poll()
-            poller.register(lfd, select.POLLIN)
-            poller.register(stop_r, select.POLLIN)
-            while True:
-                waiting[i] = True
-                poller.poll()  # no timeout
-                waiting[i] = False
-                if stop.is_set():
-                    return
-                returns[i] += 1
-                self._try_accept(i)
-        ep = self.epolls[i]
+        waiter = wait_for(wait, lfd, stop_r, self.epolls[i] if wait == "epoll_wait" else None)
         while True:
             waiting[i] = True
-            events = ep.poll(-1, 2)  # no timeout
+            ready = waiter.wait()  # no timeout
             waiting[i] = False
             if stop.is_set():
                 return
-            if any(fd == lfd for fd, _ in events):
+            if ready:
                 returns[i] += 1
                 self._try_accept(i)
-
 
 def reference_runs() -> list[HerdLatencyResult]:
     """The records ``epollkit record`` stores in ``data/reference/herd_latency.json``: the default sweep

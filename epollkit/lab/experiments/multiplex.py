@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import os
 import select
 import socket
@@ -59,6 +58,14 @@ EPOLL_MAXEVENTS = 16  # epoll_wait() expects maxevents > 0; one fd is ready per 
 
 
 # ---------------------------------------------------------------------------------- FD_SETSIZE wall
+
+
+def _dup_at_least(fd: int, lowest: int) -> int:
+    """A close-on-exec duplicate of ``fd`` numbered ``lowest`` or higher (``fcntl(F_DUPFD_CLOEXEC)``).
+    ``fcntl`` is imported here: it does not exist on Windows, where this module must still import."""
+    import fcntl
+
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, lowest)
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,7 @@ def fd_setsize_wall(first_fd: int = FD_SETSIZE) -> FdSetsizeWall:
         stack.enter_context(b)
         b.send(b"x")
         # F_DUPFD: "the lowest-numbered available fd greater than or equal to arg" (fcntl(2)).
-        high = fcntl.fcntl(a.fileno(), fcntl.F_DUPFD_CLOEXEC, first_fd)
+        high = _dup_at_least(a.fileno(), first_fd)
         stack.callback(os.close, high)
 
         sel = _outcome(lambda: "ok: readable" if select.select([high], [], [], 0)[0] else "ok: not ready")
@@ -206,7 +213,7 @@ def _measure_point(n: int, apis: tuple[str, ...], calls: int, points: list, note
         w.send(b"!")
         # The ready fd gets the highest number (F_DUPFD: lowest free >= arg) so that do_select() scans
         # every idle fd first, and it is registered last for poll: every idle fd gets its wait entry.
-        ready = fcntl.fcntl(r.fileno(), fcntl.F_DUPFD_CLOEXEC, max(idle) + 1)
+        ready = _dup_at_least(r.fileno(), max(idle) + 1)
         stack.callback(os.close, ready)
         watched = [*idle, ready]
 

@@ -2,9 +2,10 @@
 sender writes numbered messages into it. Do the bytes reach the application's stream in the order they
 were sent?
 
-Each reader waits in ``epoll_wait()`` (strategy table in DESIGN.md), reads up to ``read_size`` bytes and
-"delivers" the chunk: appends it to the application's stream (a list, behind a lock -- the lock orders
-the appends, it does not close the gap between a ``read()`` and its delivery, which is the whole point).
+Each reader waits in ``epoll_wait()`` (strategy table in docs/architecture.md), reads up to ``read_size``
+bytes and "delivers" the chunk: appends it to the application's stream (a list, behind a lock -- the lock
+orders the appends, it does not close the gap between a ``read()`` and its delivery, which is the whole
+point).
 
 Observe, then interpret: the run records only the chunks each reader read, in its own order, and the
 order of the deliveries. Afterwards ``locate_chunks`` finds where each chunk sits in the sent stream (the
@@ -17,10 +18,10 @@ checks itself (``mix(i)`` must match ``i``); shorter messages are prefixes of th
 few bytes therefore has one place in the stream; for a chunk so short that two places fit, the placement
 that counts fewer reorderings is chosen (the count is a lower bound, never inflated).
 
-Readers wait with no timeout (a timeout would add wake-ups and move the thread in ``ep->wq``): the stop
-is a pipe, registered level-triggered in every epoll set, that teardown writes to. The sender does NOT shut
-its side down after the last byte: the readers learn the end from the byte count, so no EOF wake-up cascade
-runs while the wake-ups are being counted.
+Readers wait with no timeout (a timeout would add wake-ups and move the thread in ``ep->wq``): the stop is the
+harness's eventfd (``harness/stop.py``), registered level-triggered in every epoll set, that teardown writes
+until every reader has joined. The sender does NOT shut its side down after the last byte: the readers learn
+the end from the byte count, so no EOF wake-up cascade runs while the wake-ups are being counted.
 
 Wake-ups (``kernel_wakeups``) are the readers' voluntary context switches (``task->nvcsw``, read by the
 main thread from ``/proc/self/task/<tid>/status``) between two readings: once every reader is asleep in
@@ -35,13 +36,12 @@ readers' GIL; ``sender="thread"`` keeps it in this process for comparison.
 
 from __future__ import annotations
 
-import os
 import select
 import socket
 import threading
 import time
-from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 from ... import strategies
 from ...analysis.messages import locate_chunks, stream
@@ -53,11 +53,14 @@ from ...validate import check_int, check_number
 from ..harness import (
     JOIN_TIMEOUT_S,
     ClientProcess,
+    StopSignal,
     WorkerGroup,
     check_fd_budget,
     require_linux,
     voluntary_switches,
 )
+from ..harness.experiment import start_workers
+from ..harness.waits import EpollWait
 
 HOST = "127.0.0.1"
 MIB = 1 << 20
@@ -68,15 +71,9 @@ MAX_THINK_US = 100_000
 MAX_STREAM = 256 * MIB  # messages x message_size: the sent and the delivered stream are both kept
 DEFAULT_DEADLINE = 60.0
 
-#: strategies the lab runs: DESIGN.md's four, plus the early re-arm variant. ``et-once`` (one read
+#: strategies the lab runs: the contract's four, plus the early re-arm variant. ``et-once`` (one read
 #: per edge) strands bytes until the next write and would hang at the end; it is model-only.
 SUPPORTED = ("lt", "et", "lt-exclusive", "oneshot", "oneshot-early-rearm")
-
-
-# ----------------------------------------------------------------------------------- the messages
-
-
-# -------------------------------------------------------------------------------- interpretation
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -149,6 +146,17 @@ def read(
     return run.execute()
 
 
+@dataclass(slots=True)
+class ReadCounters:
+    """What one reader counted (its own thread writes them; the main thread reads them after join)."""
+
+    reads: int = 0  # read() calls that returned bytes
+    returns: int = 0  # epoll_wait() returns that reported the stream
+    eagain: int = 0  # read() calls that found nothing
+    epoll_ctl: int = 0  # EPOLL_CTL_MOD re-arms
+    think_sleeps: int = 0  # think_us sleeps: one voluntary switch each, subtracted from the wake-ups
+
+
 class _ReadRun:
     """One run: the connection, epoll sets, readers and the sender, torn down in reverse, always."""
 
@@ -176,7 +184,7 @@ class _ReadRun:
         self.order: list[tuple[int, int]] = []
         self.delivered = 0
         # reads, returns, eagain, epoll_ctl, think sleeps
-        self.stats = [[0, 0, 0, 0, 0] for _ in range(readers)]
+        self.stats = [ReadCounters() for _ in range(readers)]
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.send_stop = threading.Event()
@@ -187,9 +195,7 @@ class _ReadRun:
     def execute(self) -> ReadResult:
         s = self.strat
         with ExitStack() as stack:
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
             lsock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             lsock.bind((HOST, 0))
             lsock.listen(1)
@@ -213,24 +219,19 @@ class _ReadRun:
             self.conn = conn
             cfd = conn.fileno()
 
-            n_epolls = 1 if s.topology == "shared" else self.readers
-            for _ in range(n_epolls):
+            for _ in range(s.epolls(self.readers)):
                 ep = stack.enter_context(select.epoll())
-                # Level-triggered and never drained: once written, every waiter on every instance
-                # is woken (ep_poll_callback on each), and stays woken.
-                ep.register(self.stop_r, select.EPOLLIN)
+                # The stop eventfd: level-triggered, never read, written until every reader has
+                # joined (harness/stop.py: on 5.5-5.12 one write wakes one sleeper of a shared set).
+                self.stop.watch(ep)
                 # EPOLLEXCLUSIVE entries wake in registration order (ep_ptable_queue_proc appends
                 # them at the tail of the socket's wait queue; __wake_up_common scans from the head).
                 ep.register(cfd, self.flags)
                 self.epolls.append(ep)
 
-            group = WorkerGroup(self.readers, self._reader, name=f"read-{s.name}")
-            # one callback stops everything in order: readers woken, sender's socket shut down, sender
-            # joined, readers joined (see _stop)
-            stack.callback(self._stop, group, out)
-            group.start()
-            if not group.wait_blocked(timeout=10.0):
-                raise ExperimentTimeout("readers did not all reach their wait within 10 s")
+            stack.callback(self._check_sender)  # runs after the readers' teardown below
+            group = start_workers(stack, self.readers, self._reader, name=f"read-{s.name}",
+                                  stop=self.stop, then=lambda: self._stop_sender(out), what="readers")
             base = [voluntary_switches(t) for t in group.tids]
             t0 = time.perf_counter()
             if client is not None:
@@ -261,8 +262,9 @@ class _ReadRun:
             raise self.sender_error
 
         per_reader = [
-            ReaderStats(reader=i, reads=st[0], bytes=sum(len(c) for c in self.chunks[i]), returns=st[1],
-                        eagain=st[2], kernel_wakeups=max(0, end[i] - base[i] - st[4]))
+            ReaderStats(reader=i, reads=st.reads, bytes=sum(len(c) for c in self.chunks[i]),
+                        returns=st.returns, eagain=st.eagain,
+                        kernel_wakeups=max(0, end[i] - base[i] - st.think_sleeps))
             for i, st in enumerate(self.stats)
         ]
         deliveries = locate_chunks(self.sent, self.chunks, self.order)
@@ -271,8 +273,8 @@ class _ReadRun:
             "per_send": self.per_send,
             "pace_us": self.pace_us,
             "sender": self.sender,
-            "epoll_ctl": sum(st[3] for st in self.stats),
-            "think_sleeps": sum(st[4] for st in self.stats),
+            "epoll_ctl": sum(st.epoll_ctl for st in self.stats),
+            "think_sleeps": sum(st.think_sleeps for st in self.stats),
             "chunks": len(self.order),
             "messages_per_s": round(self.messages / duration, 1),
             "mb_per_s": round(self.total / duration / 1e6, 3),
@@ -295,23 +297,21 @@ class _ReadRun:
         """Block until every byte is delivered or a reader failed (True), or the deadline (False)."""
         return self.done.wait(self.deadline)
 
-    def _stop(self, group: WorkerGroup, out: socket.socket | None) -> None:
-        """Teardown, in order: stop flag -> wake every reader -> shut the sender's socket down -> join
-        the sender thread -> join the readers. ``LeakError`` if a thread is still alive. (A sender
-        process is killed and reaped afterwards by its ``ClientProcess``.)"""
-        group.stop_flag.set()
+    def _stop_sender(self, out: socket.socket | None) -> None:
+        """The read experiment's part of the teardown (harness.stop_workers runs it after the stop
+        signal and before joining the readers): stop a sender thread. (A sender process is killed and
+        reaped afterwards by its ``ClientProcess``.)"""
         self.send_stop.set()  # a pacing sender stops waiting
-        os.write(self.stop_w, b"x")  # wakes every reader in every epoll set
         if out is not None:
             try:
                 out.shutdown(socket.SHUT_RDWR)  # a sender blocked in send() returns (EPIPE)
             except OSError:
                 pass
-        sender = self.sender_thread
-        if sender is not None:
-            sender.join(JOIN_TIMEOUT_S)
-        group.join()
-        if sender is not None and sender.is_alive():
+        if self.sender_thread is not None:
+            self.sender_thread.join(JOIN_TIMEOUT_S)
+
+    def _check_sender(self) -> None:
+        if self.sender_thread is not None and self.sender_thread.is_alive():
             raise LeakError("the sender thread did not stop")
 
     # -------------------------------------------------------------------------------------- sender
@@ -354,20 +354,21 @@ class _ReadRun:
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
         s, st = self.strat, self.stats[index]
-        ep = self.epolls[0 if s.topology == "shared" else index]
+        ep = self.epolls[s.epoll_of(index)]
         conn, cfd, size = self.conn, self.conn.fileno(), self.read_size
-        stop_fd, stop = self.stop_r, group.stop_flag
-        early = s.name == "oneshot-early-rearm"
+        stop = group.stop_flag
+        early = s.rearm and not s.deliver_before_rearm
+        waiter = EpollWait(cfd, self.stop.fileno(), ep)  # no timeout (module docstring); stream + stop
         group.mark_ready(index)
         while True:
-            events = ep.poll(-1, 2)  # no timeout, see the module docstring
-            if stop.is_set() or any(fd == stop_fd for fd, _ in events):
+            ready = waiter.wait()
+            if stop.is_set():
                 return
-            if not any(fd == cfd for fd, _ in events):
+            if not ready:
                 continue
-            st[1] += 1
+            st.returns += 1
             if self.think_s:
-                st[4] += 1  # one voluntary switch (clock_nanosleep), subtracted from the wake-ups
+                st.think_sleeps += 1  # one voluntary switch (clock_nanosleep), not a wake-up
                 time.sleep(self.think_s)
             eof = False
             pending = []
@@ -375,12 +376,12 @@ class _ReadRun:
                 try:
                     data = conn.recv(size)
                 except BlockingIOError:
-                    st[2] += 1
+                    st.eagain += 1
                     break
                 if not data:
                     eof = True
                     break
-                st[0] += 1
+                st.reads += 1
                 if early:
                     pending.append(data)
                 else:
@@ -393,7 +394,7 @@ class _ReadRun:
                     # it has not delivered; ep_modify() finds the socket readable, queues the item
                     # and wakes another reader, whose newer bytes can reach the stream first.
                     ep.modify(cfd, self.flags)
-                    st[3] += 1
+                    st.epoll_ctl += 1
                     for data in pending:
                         self._deliver(index, data)
                 else:
@@ -401,103 +402,6 @@ class _ReadRun:
                     # woken for this socket while we read and delivered. ep_modify() re-arms it and,
                     # if bytes arrived meanwhile, queues it and wakes one sleeper (no lost wake-up).
                     ep.modify(cfd, self.flags)
-                    st[3] += 1
+                    st.epoll_ctl += 1
             if eof:
                 return  # the sender's side is gone (stopped or failed): nothing more will come
-
-
-# ------------------------------------------------------------------------- sweeps and reference
-
-
-def race_sweep(
-    strategies_: Sequence[str] = SUPPORTED,
-    readers: Sequence[int] = (2,),
-    think_us: Sequence[float] = (0,),
-    *,
-    messages: int = 5_000,
-    repeats: int = 1,
-    **kw,
-) -> list[ReadResult]:
-    """One run per (strategy, readers, think_us, repeat): how often messages split and reorder."""
-    for t in think_us:
-        check_number("think_us", t, 0, MAX_THINK_US)
-    check_int("repeats", repeats, 1, 100)
-    return [read(s, n, messages, think_us=t, **kw)
-            for s in strategies_ for n in readers for t in think_us for _ in range(repeats)]
-
-
-def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
-    """The price of the ONESHOT fix: microseconds per ``epoll_ctl(EPOLL_CTL_MOD)`` re-arm, on a
-    connected socket with nothing to read (so the call does not queue or wake anything).
-
-    Returns ``{"us_per_call": {"median", "p90", "min"}, "calls", "kernel"}`` over batches of ``batch``.
-    """
-    check_int("calls", calls, 1, 10_000_000)
-    check_int("batch", batch, 1, calls)
-    require_linux()
-    flags = select.EPOLLIN | select.EPOLLET | select.EPOLLONESHOT
-    samples = []
-    a, b = socket.socketpair()
-    with a, b, select.epoll() as ep:
-        ep.register(a.fileno(), flags)
-        modify, fd = ep.modify, a.fileno()
-        for _ in range(max(1, calls // batch)):
-            t = time.perf_counter()
-            for _ in range(batch):
-                modify(fd, flags)
-            samples.append((time.perf_counter() - t) / batch * 1e6)
-    samples.sort()
-    return {
-        "us_per_call": {
-            "median": round(samples[len(samples) // 2], 4),
-            "p90": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 4),
-            "min": round(samples[0], 4),
-        },
-        "calls": len(samples) * batch,
-        "kernel": kernel_release(),
-    }
-
-
-#: what notebook 06 runs live, and ``reference_runs`` records (sender: a process of its own)
-RACE_MESSAGES = 20_000
-SPLIT_SIZE = 100  # 2048 is not a multiple of 100: a read of a full buffer ends inside a message
-SPLIT_THINK_US = (0, 200)
-GROWTH_READERS = (1, 4)  # with the 2-reader runs of the split sweep: 1, 2 and 4 readers
-
-
-def race_runs(repeats: int = 3) -> list[ReadResult]:
-    """2 readers x 20 000 64-byte messages, every lab strategy, ``repeats`` runs each."""
-    return race_sweep(SUPPORTED, (2,), (0,), messages=RACE_MESSAGES, repeats=repeats)
-
-
-def split_runs(repeats: int = 3) -> list[ReadResult]:
-    """2 readers x 20 000 100-byte messages at think_us 0 and 200, ``repeats`` runs each."""
-    return race_sweep(SUPPORTED, (2,), SPLIT_THINK_US, messages=RACE_MESSAGES, message_size=SPLIT_SIZE,
-                      repeats=repeats)
-
-
-def growth_runs(repeats: int = 3) -> list[ReadResult]:
-    """1 and 4 readers x 20 000 100-byte messages at think_us 0 (2 readers: ``split_runs``)."""
-    return race_sweep(SUPPORTED, GROWTH_READERS, (0,), messages=RACE_MESSAGES, message_size=SPLIT_SIZE,
-                      repeats=repeats)
-
-
-def throughput_runs() -> list[ReadResult]:
-    """et and oneshot with 1 and 2 readers: 50 000 messages at 1 message per send(), 320 000 at 16 per
-    send(), sender in its own process; and oneshot with 2 readers and the sender as a thread of this
-    process, for the GIL's share."""
-    out = [read(s, n, 50_000 if k == 1 else 320_000, per_send=k)
-           for s in ("et", "oneshot") for n in (1, 2) for k in (1, 16)]
-    out += [read("oneshot", 2, 50_000 if k == 1 else 320_000, per_send=k, sender="thread") for k in (1, 16)]
-    return out
-
-
-def reference_runs() -> list[ReadResult]:
-    """What ``epollkit record`` stores in ``data/reference/read.json``: ``race_runs``, ``split_runs``,
-    ``growth_runs`` (3 repeats each) and ``throughput_runs``."""
-    return race_runs() + split_runs() + growth_runs() + throughput_runs()
-
-
-# ------------------------------------------------------------------------------ notebook helpers
-
-

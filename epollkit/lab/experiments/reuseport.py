@@ -29,7 +29,6 @@ The threaded accept experiment with a reuseport group is ``epollkit.lab.accept("
 
 from __future__ import annotations
 
-import ctypes
 import os
 import select
 import socket
@@ -41,9 +40,18 @@ from contextlib import ExitStack
 from ...analysis.orders import balls_into_bins
 from ...errors import ExperimentTimeout
 from ...records import IncomingCpuResult, ReuseportCloseResult, ReuseportDistributionResult
-from ...system import kernel_release
+from ...system import kernel_release, somaxconn, tcp_migrate_req  # noqa: F401  (tcp_migrate_req: notebook 05)
 from ...validate import check_deadline, check_int
 from ..harness import check_fd_budget, require_linux
+from ..harness.sockets import (  # noqa: F401  (re-exported: notebook 05 and tests name them here)
+    SO_ATTACH_REUSEPORT_CBPF,
+    SO_INCOMING_CPU,
+    SockFilter,
+    SockFprog,
+    accept_queue_length,
+    attach_cbpf,
+    cbpf_program,
+)
 
 HOST = "127.0.0.1"
 MAX_LISTENERS = 64
@@ -51,17 +59,6 @@ MAX_QUEUED = 2000
 MAX_CONNECTIONS = 5000
 MAX_RUNS = 200
 STEERING = (None, "cpu", "random")
-
-# <linux/filter.h>, <asm-generic/socket.h>: stable numbers, not exported by Python's socket module.
-SO_ATTACH_REUSEPORT_CBPF = getattr(socket, "SO_ATTACH_REUSEPORT_CBPF", 51)
-SO_INCOMING_CPU = getattr(socket, "SO_INCOMING_CPU", 49)
-BPF_LD, BPF_W, BPF_ABS = 0x00, 0x00, 0x20
-BPF_ALU, BPF_MOD, BPF_K = 0x04, 0x90, 0x00
-BPF_RET, BPF_A = 0x06, 0x10
-SKF_AD_OFF = -0x1000
-SKF_AD_CPU = 36  # the CPU running the filter: the CPU that processes the SYN
-SKF_AD_RANDOM = 56  # prandom_u32()
-_TCPI_UNACKED = 24  # offset of tcpi_unacked in struct tcp_info (after 8 bytes of u8 fields + 4 u32)
 
 
 # ----------------------------------------------------------------------------- validation helpers
@@ -72,81 +69,6 @@ def _check_steer(steer) -> None:
         raise ValueError(f"steer must be one of None, 'cpu', 'random', not {steer!r}")
 
 
-def somaxconn() -> int:
-    """``net.core.somaxconn``: the kernel's cap on every listen() backlog (4096 on recent kernels)."""
-    try:
-        with open("/proc/sys/net/core/somaxconn") as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return 4096
-
-
-def tcp_migrate_req() -> int | None:
-    """``net.ipv4.tcp_migrate_req`` (read only, never changed): 1 means connections queued on a closing
-    reuseport listener migrate to a sibling; 0 (the default) means they are reset. None before 5.14."""
-    try:
-        with open("/proc/sys/net/ipv4/tcp_migrate_req") as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return None
-
-
-# ------------------------------------------------------------------------------------ classic BPF
-
-
-class SockFilter(ctypes.Structure):
-    """``struct sock_filter``: one classic BPF instruction."""
-
-    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
-                ("k", ctypes.c_uint32)]
-
-
-class SockFprog(ctypes.Structure):
-    """``struct sock_fprog``: the program's length and a pointer to its instructions."""
-
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
-
-
-def cbpf_program(steer: str, listeners: int) -> list[tuple[int, int, int, int]]:
-    """The instructions ``(code, jt, jf, k)`` of a program that returns a listener index.
-
-    ``steer="cpu"``:    A = the CPU processing the SYN (``SKF_AD_CPU``); return A % listeners
-    ``steer="random"``: A = a random 32-bit number (``SKF_AD_RANDOM``); return A % listeners
-
-    The kernel treats the return value as an index into the group's ``socks[]`` (``listen()`` order,
-    ``run_bpf_filter`` in net/core/sock_reuseport.c); an index past the end falls back to the hash.
-    """
-    if steer not in ("cpu", "random"):
-        raise ValueError(f"steer must be 'cpu' or 'random', not {steer!r}")
-    check_int("listeners", listeners, 1, MAX_LISTENERS)
-    ancillary = SKF_AD_CPU if steer == "cpu" else SKF_AD_RANDOM
-    return [
-        (BPF_LD | BPF_W | BPF_ABS, 0, 0, (SKF_AD_OFF + ancillary) & 0xFFFFFFFF),  # A = ancillary word
-        (BPF_ALU | BPF_MOD | BPF_K, 0, 0, listeners),  # A %= listeners
-        (BPF_RET | BPF_A, 0, 0, 0),  # return A: the index of the listener in the group
-    ]
-
-
-def attach_cbpf(sock: socket.socket, steer: str, listeners: int) -> None:
-    """Attach :func:`cbpf_program` to the reuseport group of ``sock`` (a listening socket of the group).
-
-    Attach after ``listen()``: the program belongs to the group (``reuseport_attach_prog``), and a TCP
-    socket joins its group in ``listen()``. The kernel copies the program, so the ctypes buffers only
-    need to live for the duration of the call.
-    """
-    prog = cbpf_program(steer, listeners)
-    insns = (SockFilter * len(prog))(*(SockFilter(*i) for i in prog))
-    fprog = SockFprog(len(prog), ctypes.cast(insns, ctypes.POINTER(SockFilter)))
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, bytes(fprog))
-
-
-# ---------------------------------------------------------------------------------------- helpers
-
-
-def accept_queue_length(sock: socket.socket) -> int:
-    """Connections waiting in a listener's accept queue (``sk_ack_backlog``, via ``TCP_INFO``)."""
-    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
-    return struct.unpack_from("I", info, _TCPI_UNACKED)[0]
 
 
 def _group(stack: ExitStack, n: int, backlog: int, steer: str | None = None,

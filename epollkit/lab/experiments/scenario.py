@@ -1,5 +1,5 @@
 """Scenario files on the real kernel: real threads, real ``select.epoll``, an AF_UNIX socketpair per
-``stream`` and a TCP listener on 127.0.0.1 per ``listener`` (DESIGN.md "Scenario files").
+``stream`` and a TCP listener on 127.0.0.1 per ``listener`` (docs/architecture.md, "Scenario files").
 
 How a run goes:
 
@@ -21,8 +21,9 @@ How a run goes:
   thread still asleep then is reported ``"blocked"`` for that call. Nothing can wake a thread that is
   asleep in the kernel once all others are asleep or done and no event is left, so waiting the full
   second would only add time, not change the outcome;
-- teardown (``reference/style.md`` §6): stop flag -> poke the stop eventfd -> ``shutdown()`` the
-  listeners (wakes a blocked ``accept()``) -> join -> close everything in reverse.
+- teardown (docs/architecture.md, "The lab's shared skeleton"): stop flag -> poke the stop eventfd
+  -> ``shutdown()`` the listeners (wakes a blocked ``accept()``) -> join, poking again while a thread
+  is still asleep -> close everything in reverse.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ from ...scenarios.calls import Accept, Ctl, EpollWait, Read
 from ...scenarios.format import Scenario, load
 from ...scenarios.generation import Generation, generation
 from ...system import this_release
-from ..harness import WorkerGroup, check_fd_budget, require_linux, sleeps_in
+from ..harness import StopSignal, WorkerGroup, check_fd_budget, require_linux, sleeps_in
+from ..harness.experiment import stop_workers
 
 TAIL_S = 1.0  # a call still blocked this long after the last kernel event is reported "blocked"
 SETTLE_S = 0.03  # how long every thread must stay asleep before "all blocked" is believed
@@ -77,9 +79,8 @@ class _Run:
         self.clients: list = []
         self.accepted: list = []
         self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.stopfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        stack.callback(os.close, self.stopfd)
+        self.stop = stack.enter_context(StopSignal())  # re-poked until every thread has joined
+        self.stopfd = self.stop.fileno()
         self.thread_names = list(sc.threads)
         self.phase = [None] * len(self.thread_names)  # (call index, kind) announced before each call
         self.done = [False] * len(self.thread_names)
@@ -99,7 +100,7 @@ class _Run:
             if kind == "epoll":
                 ep = select.epoll()
                 self.stack.callback(ep.close)
-                ep.register(self.stopfd, select.EPOLLIN)
+                self.stop.watch(ep)
                 self.fds[name] = ep
             elif kind == "stream":
                 ours, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -231,17 +232,9 @@ class _Run:
             self.peers[ev[1]].sendall(b"x" * ev[2])  # unix_stream_sendmsg(): one wake-up
 
     def teardown(self, group: WorkerGroup) -> None:
-        self.stop.set()
-        for g in self.gates:  # a thread still at its gate sees the stop flag and leaves
-            g.set()
-        os.eventfd_write(self.stopfd, 1)
-        for name, kind in self.sc.objects.items():
-            if kind == "listener":
-                try:
-                    self.fds[name].shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in accept()
-                except OSError:
-                    pass
-        group.join()
+        listeners = [self.fds[n] for n, kind in self.sc.objects.items() if kind == "listener"]
+        # a thread still at its start gate sees the stop flag and leaves
+        stop_workers(self.stop, group, listeners=listeners, then=lambda: [g.set() for g in self.gates])
         for c in self.accepted + self.clients:
             c.close()
 
@@ -250,7 +243,7 @@ class _Run:
         self.build()
         n_ev = len(sc.kernel)
         self.hard_deadline = time.monotonic() + BLOCK_TIMEOUT_S * (n_ev + 2) + TAIL_S
-        group = WorkerGroup(len(self.thread_names), self.worker, name="scenario")
+        group = WorkerGroup(len(self.thread_names), self.worker, name="scenario", stop=self.stop)
         if sc.order == "kernel-first":
             for ev in sc.kernel:
                 self.fire(ev)

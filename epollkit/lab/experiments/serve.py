@@ -34,29 +34,27 @@ waits for the re-arm (shared) or for its turn on the worker's ready list (sharde
 
 from __future__ import annotations
 
-import os
 import random
 import select
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 
+from ... import strategies
 from ...analysis import queueing
 from ...analysis.queueing import model_prediction
 from ...analysis.stats import latency_stats
-from ...data import ROOT
-from ...errors import ExperimentTimeout
+from ...errors import ExperimentTimeout, HelperProcessError
 from ...records import ServeResult
 from ...system import kernel_release
 from ...validate import check_int, check_number
-from ..harness import ClientProcess, WorkerGroup, check_fd_budget, require_linux
+from ..harness import ClientProcess, StopSignal, WorkerGroup, check_fd_budget, require_linux
+from ..harness.experiment import start_workers
 
-STRATEGIES = ("shared", "sharded")
+STRATEGIES = tuple(strategies.SERVE)
 REQUEST = struct.Struct("<II")  # request id, service time in microseconds
 ANSWER = struct.Struct("<I")  # request id, sent back when the service is done
 WARMUP = 0.1
@@ -127,21 +125,6 @@ def serve(
                      deadline).execute()
 
 
-class _GeneratorProcess(ClientProcess):
-    """``ClientProcess`` for the request generator, which inherits the connections' client ends."""
-
-    def __init__(self, args, fds):  # as ClientProcess.__init__, plus pass_fds
-        env = dict(os.environ)
-        root = str(ROOT)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "epollkit.lab.children.serve_generator", *map(str, args),
-             ",".join(map(str, fds))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-            pass_fds=fds,
-        )
-
-
 class _ServeRun:
     def __init__(self, strategy, workers, utilization, plan, service_ms, cv, connections, seed, deadline):
         self.strategy = strategy
@@ -163,13 +146,14 @@ class _ServeRun:
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.epolls: list = []
-        self.flags = select.EPOLLIN | (select.EPOLLET | select.EPOLLONESHOT if strategy == "shared" else 0)
+        self.strat = strategies.get("serve", strategy)
+        self.flags = 0
+        for name in self.strat.flags:
+            self.flags |= getattr(select, name)
 
     def execute(self) -> ServeResult:
         with ExitStack() as stack:
-            self.stop_r, self.stop_w = os.pipe()
-            stack.callback(os.close, self.stop_r)
-            stack.callback(os.close, self.stop_w)
+            self.stop = stack.enter_context(StopSignal())
             self.clients, self.servers = [], {}
             for _ in range(self.connections):
                 a, b = socket.socketpair()
@@ -178,25 +162,23 @@ class _ServeRun:
                 b.setblocking(False)
                 self.clients.append(a)
                 self.servers[b.fileno()] = b
-            n_ep = 1 if self.strategy == "shared" else self.workers
-            for _ in range(n_ep):
+            for _ in range(self.strat.epolls(self.workers)):
                 ep = stack.enter_context(select.epoll())
-                ep.register(self.stop_r, select.EPOLLIN)  # level-triggered, never drained
+                self.stop.watch(ep)  # level-triggered, never read; re-poked until all joined
                 self.epolls.append(ep)
             for j, fd in enumerate(self.servers):
-                self.epolls[0 if self.strategy == "shared" else j % self.workers].register(fd, self.flags)
+                self.epolls[self.strat.epoll_of(j % self.workers)].register(fd, self.flags)
 
-            gen = stack.enter_context(_GeneratorProcess(
+            fds = [c.fileno() for c in self.clients]  # the generator inherits the client ends
+            gen = stack.enter_context(ClientProcess(
+                "epollkit.lab.children.serve_generator",
                 [self.workers, self.utilization, len(self.plan), self.service_ms, self.cv,
-                 self.connections, self.seed], [c.fileno() for c in self.clients]))
+                 self.connections, self.seed, ",".join(map(str, fds))], pass_fds=fds))
             for c in self.clients:  # the generator holds its own copies; ours would only keep them open
                 c.close()
             gen.wait_ready()
-            group = WorkerGroup(self.workers, self._worker, name=f"serve-{self.strategy}")
-            stack.callback(self._stop, group)
-            group.start()
-            if not group.wait_blocked(timeout=10.0):
-                raise ExperimentTimeout("workers did not all reach their wait within 10 s")
+            group = start_workers(stack, self.workers, self._worker, name=f"serve-{self.strategy}",
+                                  stop=self.stop)
             t0 = time.monotonic()
             gen.go()
             finished = self._wait_done()
@@ -208,18 +190,13 @@ class _ServeRun:
             else:
                 report = gen.result(timeout=5.0)  # the last answer is on its way: a moment
                 if report.get("error"):
-                    raise RuntimeError(f"the request generator failed: {report['error']}")
+                    raise HelperProcessError(f"the request generator failed: {report['error']}")
             duration = time.monotonic() - t0
         group.raise_first_error()
         return self._summarize(duration, report)
 
     def _wait_done(self) -> bool:
         return self.done.wait(self.deadline)
-
-    def _stop(self, group: WorkerGroup) -> None:
-        group.stop_flag.set()
-        os.write(self.stop_w, b"x")
-        group.join()
 
     def _worker(self, index: int, group: WorkerGroup) -> None:
         try:
@@ -229,8 +206,8 @@ class _ServeRun:
             raise
 
     def _loop(self, index: int, group: WorkerGroup) -> None:
-        ep = self.epolls[0 if self.strategy == "shared" else index]
-        stop_fd, stop, shared = self.stop_r, group.stop_flag, self.strategy == "shared"
+        ep = self.epolls[self.strat.epoll_of(index)]
+        stop_fd, stop, shared = self.stop.fileno(), group.stop_flag, self.strat.rearm
         servers, flags, n = self.servers, self.flags, len(self.plan)
         group.mark_ready(index)
         while True:
@@ -287,7 +264,8 @@ class _ServeRun:
         # the same requests, at the times they were really sent, with the service times really slept,
         # through ideal FIFO queues: what is left between this and the measurement is the server's cost
         order = sorted(range(n), key=sent.__getitem__)
-        shares = None if self.strategy == "shared" else [self.plan[i][1] % self.workers for i in order]
+        shares = None if self.strat.epolls(self.workers) == 1 else [
+            self.plan[i][1] % self.workers for i in order]
         ideal = queueing.fifo_replay([sent[i] for i in order], [self.end[i] - self.start[i] for i in order],
                                      self.workers, shares)
         replay = [0.0] * n

@@ -6,7 +6,7 @@ Every experiment here is ``epollkit.lab.accept`` with chosen parameters (the sam
 record); the sweeps tag each record's ``params`` with the swept value (``sweep``, ``rate``/``work_ms``/
 ``rotate_every``), so a list of records plots and records like any other.
 
-Why the orders are what they are (kernel functions, see ``reference/kernel-semantics.md``):
+Why the orders are what they are (kernel functions, see docs/kernel-rules.md):
 
 - ``blocking``: ``inet_csk_wait_for_connect()`` queues sleepers at the *tail* with
   ``prepare_to_wait_exclusive()``; a connection wakes the head: the longest sleeper -- FIFO, a round
@@ -22,12 +22,12 @@ Why the orders are what they are (kernel functions, see ``reference/kernel-seman
 from __future__ import annotations
 
 import dataclasses
-import resource
 import time
 from collections.abc import Sequence
 
 from ...analysis.orders import max_concurrent_accepts
 from ...records import AcceptResult
+from ...strategies import ACCEPT
 from .accept import accept
 from .refusals import refusals
 
@@ -103,6 +103,8 @@ def rotate_sweep(ks: Sequence[int | None] = (None, 64, 16, 4, 1), *, workers: in
 
 
 def _cpu_s() -> float:
+    import resource  # Unix only: imported where it is used
+
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
 
@@ -132,7 +134,7 @@ def oneshot_price(strategies: Sequence[str] = ("blocking", "epoll-lt", "epoll-ex
             epoll_ctl_per_connection=None if ctl is None else round(ctl / r.connections, 4),
             throughput=round(r.accepted / r.duration_s, 1) if r.duration_s else None,
             cpu_us_per_connection=round(cpu / r.connections * 1e6, 2),
-            max_concurrent_accepts=None if s == "blocking" else max_concurrent_accepts(trace),
+            max_concurrent_accepts=None if ACCEPT[s].wait == "accept" else max_concurrent_accepts(trace),
         ))
     return out
 

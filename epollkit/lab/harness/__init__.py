@@ -7,6 +7,7 @@ Import from here (``from epollkit.lab.harness import WorkerGroup``); the modules
 
 from __future__ import annotations
 
+from ...strategies import EVENTS_PER_WAIT
 from .core import (
     JOIN_TIMEOUT_S,
     WAIT_WCHANS,
@@ -17,12 +18,17 @@ from .core import (
     sleeps_in,
     thread_state,
     thread_wchan,
+    vmrss_kib,
     voluntary_switches,
     wait_until_blocked,
 )
 from .limits import check_fd_budget, check_fd_room, fds_in_use, raised_fd_limit, thread_room
+from .stop import REPOKE_S, StopSignal
 
 __all__ = [
+    "EVENTS_PER_WAIT",
+    "REPOKE_S",
+    "StopSignal",
     "JOIN_TIMEOUT_S",
     "WAIT_WCHANS",
     "ClientProcess",
@@ -37,6 +43,7 @@ __all__ = [
     "sleeps_in",
     "thread_state",
     "thread_wchan",
+    "vmrss_kib",
     "voluntary_switches",
     "wait_until_blocked",
 ]

@@ -1,10 +1,11 @@
 """Plumbing shared by every live experiment: platform gates, thread states from /proc, a worker-thread
 group that always stops, and a client that runs in a process of its own.
 
-Teardown follows one order everywhere (``reference/style.md`` §6): set the stop flag -> make a wake-up fd
-readable in every epoll set -> ``shutdown()`` the listener(s) (this is what wakes a thread blocked in
-``accept()``, with ``EINVAL``; ``close()`` alone does not: ``inet_shutdown()`` -> ``inet_csk_listen_stop()``)
--> join with a timeout -> close fds in reverse -> raise :class:`LeakError` if anything is still alive.
+Teardown follows one order everywhere (docs/architecture.md, "The lab's shared skeleton"): set the stop flag
+-> make a wake-up fd readable in every epoll set -> ``shutdown()`` the listener(s) (this is what wakes a
+thread blocked in ``accept()``, with ``EINVAL``; ``close()`` alone does not: ``inet_shutdown()`` ->
+``inet_csk_listen_stop()``) -> join with a timeout -> close fds in reverse -> raise :class:`LeakError` if
+anything is still alive.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ...data import ROOT
-from ...errors import ExperimentTimeout, LeakError, UnsupportedPlatform
+from ...errors import ExperimentTimeout, HelperProcessError, LeakError, UnsupportedPlatform
 from ...system import epoll_hidden
+from .stop import REPOKE_S, StopSignal
 
 JOIN_TIMEOUT_S = 5.0
 
@@ -142,13 +144,17 @@ class WorkerGroup:
     """Start worker threads, remember their native ids, collect their exceptions, always join.
 
     ``target(index, group)`` runs in each thread; it must call ``group.mark_ready(index)`` just before
-    its first blocking wait. ``stop_flag`` is set at teardown; the caller's wake-up mechanism (a stop
-    pipe in every epoll set, ``shutdown()`` of the listener) must then make every blocked call return.
+    its first blocking wait. ``stop_flag`` is set at teardown; the caller's wake-up mechanism (the
+    ``stop`` signal in every wait set, ``shutdown()`` of the listener) must then make every blocked call
+    return. With a ``stop`` signal, :meth:`join` writes it again each time a join waits
+    ``REPOKE_S`` in vain (see :mod:`epollkit.lab.harness.stop`).
     """
 
-    def __init__(self, count: int, target: Callable[[int, WorkerGroup], None], name: str = "worker"):
+    def __init__(self, count: int, target: Callable[[int, WorkerGroup], None], name: str = "worker",
+                 stop: StopSignal | None = None):
         self.count = count
-        self.stop_flag = threading.Event()
+        self.stop = stop
+        self.stop_flag = stop.flag if stop is not None else threading.Event()
         self.failed = threading.Event()
         self.errors: list[BaseException] = []
         self.tids: list[int] = [0] * count
@@ -186,11 +192,17 @@ class WorkerGroup:
         return wait_until_blocked(self.tids, timeout=timeout, settle=settle, ready=self.all_ready)
 
     def join(self, timeout: float = JOIN_TIMEOUT_S) -> None:
-        """Join every started thread; raise LeakError naming the ones still alive."""
+        """Join every started thread, re-poking the stop signal (if any) every ``REPOKE_S`` while one is
+        still alive; raise LeakError naming the ones still alive at ``timeout``."""
         deadline = time.monotonic() + timeout
         for t in self._threads:
-            if t.ident is not None:
-                t.join(max(0.0, deadline - time.monotonic()))
+            while t.ident is not None and t.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                t.join(min(left, REPOKE_S) if self.stop is not None else left)
+                if t.is_alive() and self.stop is not None:
+                    self.stop.poke()  # 5.5-5.12 without the cascade: one write wakes one sleeper
         alive = [t.name for t in self._threads if t.is_alive()]
         if alive:
             raise LeakError(f"{len(alive)} worker thread(s) did not stop: {', '.join(alive[:5])}")
@@ -209,7 +221,7 @@ class ClientProcess:
     never inside a measured interval. Always reaped: ``close()`` kills it if it is still running.
     """
 
-    def __init__(self, module: str, args: Sequence[str]):
+    def __init__(self, module: str, args: Sequence[str], *, pass_fds: Sequence[int] = ()):
         env = dict(os.environ)
         root = str(ROOT)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -220,13 +232,14 @@ class ClientProcess:
             stderr=subprocess.PIPE,
             env=env,
             text=True,
+            pass_fds=tuple(pass_fds),  # e.g. the client ends of the connections the child drives
         )
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         line = self._readline(timeout)
         if line.strip() != "ready":
             err = self._stderr()
-            raise RuntimeError(f"client process failed to start: {line.strip() or err or 'no output'}")
+            raise HelperProcessError(f"client process failed to start: {line.strip() or err or 'no output'}")
 
     def go(self) -> None:
         assert self.proc.stdin is not None
@@ -239,11 +252,21 @@ class ClientProcess:
         if not line:
             if self.proc.poll() is None:
                 raise ExperimentTimeout(f"the client did not finish within {timeout:.1f} s")
-            raise RuntimeError(f"client process failed: {self._stderr() or 'no output'}")
+            raise HelperProcessError(f"client process failed: {self._stderr() or 'no output'}")
         try:
             self.proc.wait(timeout=max(timeout, 1.0))
         except subprocess.TimeoutExpired:
             pass
+        return json.loads(line)
+
+    def step(self, timeout: float) -> dict:
+        """One more ``go`` -> one JSON line, the child still running (the herd client's protocol)."""
+        self.go()
+        line = self._readline(timeout)
+        if not line:
+            if self.proc.poll() is None:
+                raise ExperimentTimeout(f"the client did not answer within {timeout:.1f} s")
+            raise HelperProcessError(f"client process died: {self._stderr() or 'no output'}")
         return json.loads(line)
 
     def _readline(self, timeout: float) -> str:
@@ -259,6 +282,12 @@ class ClientProcess:
         return text.splitlines()[-1] if text else ""
 
     def close(self) -> None:
+        if self.proc.poll() is None and self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()  # end of input: a child in a command loop leaves it and exits
+                self.proc.wait(timeout=0.2)
+            except Exception:  # noqa: BLE001 - falls back to kill() below
+                pass
         if self.proc.poll() is None:
             self.proc.kill()
         try:
@@ -277,3 +306,12 @@ class ClientProcess:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def vmrss_kib() -> int:
+    """This process's resident set (``VmRSS`` in /proc/self/status), in KiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0

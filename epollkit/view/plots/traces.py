@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-_ASLEEP_PREFIX = "asleep"
-
-
-_WOKEN = "woken, runnable"
-
+from ...sim.state import ThreadState
 
 _LANE_STYLE = {  # thread state -> (linestyle, linewidth, colour)
-    "running": ("-", 2.6, "#1f78b4"),
-    _WOKEN: ("--", 2.0, "#e66101"),
-    "done": ("", 0.0, "white"),
+    ThreadState.RUNNING: ("-", 2.6, "#1f78b4"),
+    ThreadState.WOKEN: ("--", 2.0, "#e66101"),
+    ThreadState.DONE: ("", 0.0, "white"),
 }
 
 
@@ -29,49 +25,53 @@ def _initial_view(trace):
 
 
 def _lane_style(state: str):
-    if state.startswith(_ASLEEP_PREFIX):
+    """The lane style of a thread state (a View holds ``ThreadState`` values as strings)."""
+    state = ThreadState(state)
+    if state.asleep:
         return _ASLEEP_STYLE
     return _LANE_STYLE.get(state, ("-", 1.5, "#555555"))
 
 
 def step_label(step, width: int = 32) -> str:
     """A short label for one trace step (the full sentence is in ``trace.text()``):
-    "epoll_wait(e0) → sleeps", "accept(l0) → EAGAIN", "conn 2 → l0", "+2047 B → s0", ..."""
-    import re
-
-    text = step.text
-    first = text.split("; ")[0]
-    rest = text[len(first):]
-    m = re.match(r"(?i)connection (\d+) arrives on (\w+)", first)
-    if m:
-        out = f"conn {m.group(1)} → {m.group(2)}"
-    elif (m := re.match(r"(\d+) bytes? arrives? on (\w+)", first)):
-        out = f"+{m.group(1)} B → {m.group(2)}"
-    elif (m := re.match(r"re-polls in (\S+): nothing for it", first)):
-        out = "woken: nothing, sleeps"
-    elif (m := re.match(r"calls (\S+): nothing ready", first)):
-        out = f"{m.group(1)} → sleeps"
-    elif (m := re.match(r"(?:calls|finishes|re-polls in) (.+?): (.*)$", first)):
-        call, res = m.group(1), m.group(2)
-        res = re.sub(r"^returns \[(.*)\]$", lambda g: ", ".join(
-            e.split(" ")[0] for e in g.group(1).split(", ")) + " ready", res)
-        res = re.sub(r"^returns (\d+) bytes?$", r"\1 B", res)
-        res = res.replace("fails with ", "").replace("succeeds", "ok").replace("returns: ", "")
-        call = call.replace(", blocking", "")
-        c = re.search(r"gets connection (\d+)", rest)
-        d = re.search(r"hands (\d+) bytes? on", rest)
-        if c:
-            res = f"conn {c.group(1)}"
-        elif d:
-            call, res = "deliver", f"{d.group(1)} B"
-        out = f"{call} → {res}" if res != "done" else call
-    elif first == "has nothing more to do":
+    "epoll_wait(e0) → sleeps", "accept(l0) → EAGAIN", "conn 2 → l0", "+2047 B → s0", ...
+    Built from the step's fields (``event``, ``call``, ``result``, ``resumed``, ``wasted``,
+    ``detail``: :class:`epollkit.sim.Step`), never from its prose."""
+    if step.event is not None:
+        ev = step.event
+        out = (f"+{ev['bytes']} B → {ev['target']}" if ev["kind"] == "write"
+               else f"conn {ev['number']} → {ev['target']}")
+    elif step.call is None:
         out = "(nothing to do)"
+    elif step.result == "sleeps":
+        out = ("woken: nothing, sleeps" if step.resumed
+               else f"{step.call.label().replace(', blocking', '')} → sleeps")
     else:
-        out = first
-    if "a wasted wake-up" in text and not out.startswith("woken"):
+        out = _call_label(step)
+    if step.wasted and not out.startswith("woken"):
         out += " (wasted)"
     return out if len(out) <= width else out[: width - 1] + "…"
+
+
+def _call_label(step) -> str:
+    """``call → result`` for a call that returned."""
+    from ...scenarios.calls import Accept, Deliver, EpollWait, Poll, Read
+
+    call, result, detail = step.call, step.result, step.detail or {}
+    name = call.label().replace(", blocking", "")
+    if isinstance(call, Deliver):
+        return f"deliver → {detail.get('delivered', 0)} B"
+    if isinstance(call, EpollWait):
+        res = ", ".join(fd for fd, _bits in result) + " ready" if result else "returns 0 events"
+    elif isinstance(call, Poll):
+        res = "readable"
+    elif isinstance(call, Accept) and "connection" in detail:
+        res = f"conn {detail['connection']}"
+    elif isinstance(call, Read) and result != "EAGAIN":
+        res = f"{result} B"
+    else:  # EAGAIN, or epoll_ctl: "ok" or an errno name
+        res = str(result)
+    return f"{name} → {res}"
 
 
 def view_line(view, *, sleepers: bool = True) -> str:
@@ -241,8 +241,9 @@ def swimlane_legend(ax=None):
     if ax is None:
         _fig, ax = plt.subplots(figsize=(7.5, 0.5))
     ax.set_axis_off()
-    handles = [Line2D([], [], ls="-", lw=2.6, color=_LANE_STYLE["running"][2], label="running"),
-               Line2D([], [], ls="--", lw=2.0, color=_LANE_STYLE[_WOKEN][2], label="woken, not yet run"),
+    woken = _LANE_STYLE[ThreadState.WOKEN][2]
+    handles = [Line2D([], [], ls="-", lw=2.6, color=_LANE_STYLE[ThreadState.RUNNING][2], label="running"),
+               Line2D([], [], ls="--", lw=2.0, color=woken, label="woken, not yet run"),
                Line2D([], [], ls=":", lw=1.4, color=_ASLEEP_STYLE[2], label="asleep"),
                Line2D([], [], marker=">", ls="-", lw=1.1, color="#d7301f", label="wake-up")]
     ax.legend(handles=handles, loc="center", ncol=4, frameon=False, fontsize="small")

@@ -10,9 +10,9 @@ def accept_explorer(strategy: str = "epoll-lt", workers: int = 4, connections: i
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    from ... import data, strategies
-    from .. import plots
-    from ..notebook import live
+    from ... import strategies
+    from .. import plots, report
+    from ..live import live, recorded
 
     strat = w.Dropdown(options=list(strategies.CONTRACT_ACCEPT), value=strategy, description="strategy")
     nworkers = w.IntSlider(value=workers, min=1, max=16, description="workers",
@@ -25,15 +25,9 @@ def accept_explorer(strategy: str = "epoll-lt", workers: int = 4, connections: i
             from ...lab import accept
 
             r = accept(strat.value, nworkers.value, nconn.value)
-            note = f"live, Linux {r.kernel}"
         else:
-            rs = data.find("accept", strategy=strat.value)
-            r = min(rs, key=lambda x: abs(x.workers - nworkers.value))
-            note = f"NOT LIVE: recorded, {data.describe('accept')}"
-        print(f"{r.strategy}, {r.workers} workers, {r.connections} connections ({note}): "
-              f"{r.kernel_wakeups_per_connection:.2f} kernel wake-ups, "
-              f"{r.returns_per_connection:.2f} returns, {r.eagain_per_connection:.2f} EAGAIN "
-              f"per connection; lost {r.lost}; busiest worker {r.max_share:.0%}")
+            r, = recorded("accept", strategy=strat.value, nearest=lambda x: abs(x.workers - nworkers.value))
+        print(report.summary(r))
         fig, ax = plt.subplots(figsize=(7, 3))
         plots.per_worker_accepts(r, ax)
         _show(fig)
@@ -47,9 +41,9 @@ def read_race_explorer(strategy: str = "lt", readers: int = 2, think_us: int = 0
     experiment's split/reorder counts (or, without epoll, the nearest recorded result)."""
     import ipywidgets as w
 
-    from ... import data
     from ...lab.experiments.read import SUPPORTED
-    from ..notebook import live
+    from .. import report
+    from ..live import live, recorded
 
     strat = w.Dropdown(options=list(SUPPORTED), value=strategy, description="strategy")
     nreaders = w.IntSlider(value=readers, min=1, max=8, description="readers", continuous_update=False)
@@ -63,20 +57,11 @@ def read_race_explorer(strategy: str = "lt", readers: int = 2, think_us: int = 0
 
             r = read(strat.value, nreaders.value, messages, message_size=msize.value,
                      think_us=think.value)
-            note = f"live, Linux {r.kernel}"
         else:
-            rs = data.find("read", strategy=strat.value) or data.find("read")
-            r = min(rs, key=lambda x: (abs(x.readers - nreaders.value),
-                                       abs((x.params or {}).get("think_us", 0) - think.value),
-                                       abs(x.message_size - msize.value)))
-            note = f"NOT LIVE: nearest recorded run, {data.describe('read')}"
-        p = r.params or {}
-        print(f"{r.strategy}, {r.readers} readers, {r.messages} x {r.message_size} B, think "
-              f"{p.get('think_us', 0):g} us ({note})\n"
-              f"  lost bytes {r.lost_bytes}; split messages {r.split_messages}; reordered deliveries "
-              f"{r.reordered} of {p.get('chunks')}; stream in order: {r.in_order}\n"
-              f"  {p.get('messages_per_s', 0):,.0f} messages/s; wake-ups {r.kernel_wakeups}, "
-              f"EAGAIN {r.eagain}, epoll_ctl re-arms {p.get('epoll_ctl', 0)}")
+            r, = recorded("read", nearest=lambda x: (  # this strategy first, then the nearest settings
+                x.strategy != strat.value, abs(x.readers - nreaders.value),
+                abs((x.params or {}).get("think_us", 0) - think.value), abs(x.message_size - msize.value)))
+        print(report.summary(r))
 
     return _run_panel([[strat, msize], [nreaders, think]], draw)
 
@@ -91,7 +76,7 @@ def queue_explorer(workers: int = 4, utilization: float = 0.8, cv: float = 1.0, 
 
     from ...analysis import queueing
     from .. import plots
-    from ..notebook import live
+    from ..live import live
 
     nworkers = w.IntSlider(value=workers, min=1, max=16, description="workers N", continuous_update=False)
     load = w.FloatSlider(value=utilization, min=0.1, max=0.95, step=0.05, description="load rho",
@@ -171,9 +156,8 @@ def wake_order_explorer(strategy: str = "epoll-exclusive", workers: int = 4, con
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    from ... import data
-    from .. import plots
-    from ..notebook import live
+    from .. import plots, report
+    from ..live import live, recorded
 
     names = ["blocking", "epoll-lt", "epoll-et", "epoll-oneshot", "epoll-exclusive",
              "epoll-exclusive-rotate", "reuseport", "reuseport-cbpf-random"]
@@ -192,13 +176,9 @@ def wake_order_explorer(strategy: str = "epoll-exclusive", workers: int = 4, con
 
             (r,) = work_sweep(strat.value, (work.value,), workers=nworkers.value,
                               connections=nconn.value, rate=pace.value)
-            note = f"live, Linux {r.kernel}"
-        else:
-            rs = data.find("accept_fixes", strategy=strat.value) or data.find("accept_fixes")
-            r = rs[0]
-            note = f"NOT LIVE: recorded, {data.describe('accept_fixes')}"
-        print(f"{r.strategy}: {r.workers} workers, {r.connections} connections, "
-              f"work {(r.params or {}).get('work_ms', 0)} ms ({note}); busiest worker {r.max_share:.0%}")
+        else:  # this strategy's first recorded run, else the first recorded run
+            r, = recorded("accept_fixes", experiment="accept", nearest=lambda x: x.strategy != strat.value)
+        print(report.summary(r))
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 2.6), gridspec_kw={"width_ratios": [3, 1]})
         plots.accept_order_strip([r], a1, title="who accepted each connection")
         plots.per_worker_accepts(r, a2, title="per worker")
@@ -215,9 +195,8 @@ def reuseport_explorer(listeners: int = 2, queued: int = 50):
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    from ... import data
-    from .. import plots
-    from ..notebook import live
+    from .. import plots, report
+    from ..live import live, recorded
 
     nlisteners = w.IntSlider(value=listeners, min=2, max=8, description="listeners", continuous_update=False)
     nqueued = w.IntSlider(value=queued, min=10, max=500, step=10, description="queued",
@@ -228,13 +207,9 @@ def reuseport_explorer(listeners: int = 2, queued: int = 50):
             from ...lab.experiments.reuseport import reuseport_close
 
             r = reuseport_close(nlisteners.value, nqueued.value)
-            note = f"live, Linux {r.kernel}"
         else:
-            r = data.find("reuseport", experiment="reuseport-close")[0]
-            note = f"NOT LIVE: recorded, {data.describe('reuseport')}"
-        print(f"{r.queued} queued on {r.listeners} listeners ({note}): listener {r.closed_listener} "
-              f"held {r.on_closed}; closing it reset {r.reset}, the others accepted {r.accepted}, "
-              f"lost {r.lost}")
+            r, = recorded("reuseport", experiment="reuseport-close", nearest=lambda x: 0)
+        print(report.summary(r))
         fig, ax = plt.subplots(figsize=(6, 2.8))
         plots.reuseport_close(r, ax)
         _show(fig)

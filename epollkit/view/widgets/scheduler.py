@@ -72,6 +72,8 @@ def _goal_check(goal, setup=None):
 def _next_action(trace, move: str) -> str:
     """What a move would do, for its button: "Kernel: connection → l0", "Thread A: epoll_wait(e0)"."""
     m, st = trace.machine, trace.state
+    from ...sim.state import ThreadState
+
     try:
         if move.startswith("Kernel"):
             ev = m.events[st.kpc]
@@ -83,7 +85,7 @@ def _next_action(trace, move: str) -> str:
         t = st.threads[name]
         call = m.programs[name].call(t.local)
         what = call.label() if call is not None else "finish"
-        return f"{'resume ' if t.state.value.startswith('woken') else ''}{what}"
+        return f"{'resume ' if t.state is ThreadState.WOKEN else ''}{what}"
     except Exception:  # a label only: never let it break the widget
         return ""
 
