@@ -3,18 +3,21 @@ experiments of :mod:`.accept` and :mod:`.read`, with every worker thread running
 instead of a built-in one.
 
 Everything else is the built-in experiment's: the sockets on 127.0.0.1, the epoll instances (one
-shared, or one per worker in worker order), the client or sender in a process of its own, the stop pipe
-in every instance, the deadline, the counters (``returns``: ``epoll_wait()`` calls that returned the
-source; ``eagain``; ``kernel_wakeups``: voluntary context switches between "every worker asleep" and
-the end) and the records (``AcceptResult`` / ``ReadResult``, ``strategy="worker:<name>"``). So a
-reader's loop is measured exactly like ``epoll-et`` or ``oneshot``.
+shared, or one per worker in worker order), the client or sender in a process of its own, the stop
+signal (:class:`~epollkit.lab.harness.StopSignal`, an eventfd) in every instance, the worker skeleton
+(:func:`~epollkit.lab.harness.experiment.start_workers`), the deadline, the per-worker counters
+(``AcceptCounters`` / ``ReadCounters``: ``returns``, ``epoll_wait()`` calls that returned the source;
+``eagain``; ``epoll_ctl``; ``kernel_wakeups``, voluntary context switches between "every worker
+asleep" and the end) and the records (``AcceptResult`` / ``ReadResult``,
+``strategy="worker:<name>"``). So a reader's loop is measured exactly like ``epoll-et`` or ``oneshot``.
 
-Each call the worker yields becomes one syscall: ``epoll_wait()`` -> ``epoll.poll(-1, 2)`` (the stop
-pipe ends the worker at teardown), ``accept()`` -> ``accept4()`` on the
-non-blocking listener (the connection is closed at once), ``read(n)`` -> ``recv(n)``, ``deliver()``
-appends what was read to the application's stream (behind its lock), ``epoll_ctl(op)`` ->
-``epoll.modify`` / ``unregister`` / ``register`` (an ``OSError`` is returned as its errno name, as the
-model does). Results are the model's: ``((fd, bits),)``, ``"ok"``, a byte count, ``EAGAIN``.
+Each call the worker yields becomes one syscall: ``epoll_wait()`` -> ``epoll.poll(-1,
+EVENTS_PER_WAIT)`` (the harness's :class:`~epollkit.lab.harness.waits.EpollWait`; the stop signal
+ends the worker at teardown), ``accept()`` -> ``accept4()`` on the non-blocking listener (the
+connection is closed at once), ``read(n)`` -> ``recv(n)``, ``deliver()`` appends what was read to the
+application's stream (behind its lock), ``epoll_ctl(op)`` -> ``epoll.modify`` / ``unregister`` /
+``register`` (an ``OSError`` is returned as its errno name, as the model does). Results are the
+model's: ``((fd, bits),)``, ``"ok"``, a byte count, ``EAGAIN``.
 """
 
 from __future__ import annotations
@@ -42,8 +45,10 @@ from ...scenarios.worker import (
     fmt_history,
     parse_flags,
 )
+from ...strategies import EVENTS_PER_WAIT
 from ...validate import check_deadline, check_int, check_number
-from ..harness import check_fd_budget, require_linux
+from ..harness import StopSignal, WorkerGroup, check_fd_budget, require_linux
+from ..harness.waits import EpollWait
 from .accept import _AcceptRun
 from .read import _ReadRun
 
@@ -54,7 +59,8 @@ SPIN_LIMIT = 1000  # calls in a row that take nothing, without a wait: a busy lo
 
 def strategy_for(name: str, kind: str, flags: tuple, topology: str) -> strategies.Strategy:
     """The record's strategy: ``worker:<name>``, waiting in epoll_wait with ``flags``."""
-    return strategies.Strategy(f"worker:{name}", kind, "epoll_wait", topology, tuple(flags), False, False,
+    return strategies.Strategy(f"worker:{name}", kind, "epoll_wait", strategies.Topology(topology),
+                               tuple(flags), False, False,
                                f"the reader's worker {name}", variant=True)
 
 
@@ -69,26 +75,50 @@ def _flag_mask(flags) -> int:
     return mask
 
 
+class _EventsWait(EpollWait):
+    """The harness's ``epoll_wait()`` (no timeout, ``maxevents=EVENTS_PER_WAIT``: the worker's fd and
+    the stop signal) that also keeps what it returned: the reader's worker is told the events."""
+
+    def __init__(self, fd: int, stop_fd: int, ep):
+        super().__init__(fd, stop_fd, ep)
+        self.events: list = []
+
+    def wait(self) -> bool:
+        self.events = self.ep.poll(-1, EVENTS_PER_WAIT)
+        return any(fd == self.fd for fd, _ in self.events)
+
+
+def _park(stop: StopSignal) -> None:
+    """Sleep until the stop signal is written (it stays readable once written): a worker that ended
+    early waits for the teardown asleep -- alive, so its counters stay readable and the wake-up
+    count of the run is still taken from it. ``poll()``, not ``select()``: the fd may be 1024 or more."""
+    poller = select.poll()
+    poller.register(stop.fileno(), select.POLLIN)
+    while not stop.is_set():
+        poller.poll()  # no timeout; join() re-pokes the signal until every worker has joined
+
+
 class _Calls:
     """The syscalls behind one worker thread's calls (shared by the accept and read runs)."""
 
-    def __init__(self, run, index: int, group, kind: str, ep, fd: int, src: str, spin_limit: int):
+    def __init__(self, run, index: int, group: WorkerGroup, kind: str, ep, fd: int, src: str,
+                 spin_limit: int):
         self.run, self.index, self.group, self.kind = run, index, group, kind
         self.ep, self.fd, self.src, self.spin_limit = ep, fd, src, spin_limit
-        self.st = run.stats[index]
+        self.st = run.stats[index]  # the run's AcceptCounters / ReadCounters of this worker
+        self.waiter = _EventsWait(fd, run.stop.fileno(), ep)
         self.driver = Driver(run.fn, kind, name=run.wname)
 
     def wait(self):
-        """``epoll_wait()`` until this worker's source is ready; None when the stop pipe fired."""
-        stop, stop_fd = self.group.stop_flag, self.run.stop_r
+        """``epoll_wait()`` until this worker's source is ready; None when the stop signal fired."""
+        stop = self.group.stop_flag
         while True:
-            events = self.ep.poll(-1, 2)  # no timeout (see .accept's module docstring)
-            if stop.is_set() or any(fd == stop_fd for fd, _ in events):
+            ready = self.waiter.wait()
+            if stop.is_set():
                 return None
-            mine = tuple((self.src, _bits(m)) for fd, m in events if fd == self.fd)
-            if mine:
-                self.st[1] += 1
-                return mine
+            if ready:
+                self.st.returns += 1
+                return tuple((self.src, _bits(m)) for fd, m in self.waiter.events if fd == self.fd)
 
     def ctl(self, call: CtlCall) -> str:
         mask = _flag_mask(call.flags) if call.flags is not None else self.run.flags
@@ -102,13 +132,13 @@ class _Calls:
         except OSError as exc:
             return errno.errorcode.get(exc.errno, str(exc.errno))
         finally:
-            self.st[3] += 1
+            self.st.epoll_ctl += 1
         return OK
 
     def loop(self, step) -> None:
-        """Drive the worker; an error is recorded, the main thread told, and the thread parks in
-        ``select()`` on the stop pipe -- asleep in a wait, alive until teardown (so its counters stay
-        readable and the run ends at once, not at a timeout)."""
+        """Drive the worker; an error is recorded, the main thread told, and the thread parks on the
+        stop signal -- asleep, alive until teardown (so its counters stay readable and the run ends at
+        once, not at a timeout)."""
         try:
             returned = self._drive(step)
         except BaseException as exc:
@@ -117,13 +147,13 @@ class _Calls:
             self.group.fail(exc)
             self.run.worker_failed()
             self.group.mark_ready(self.index)
-            select.select([self.run.stop_r], [], [])
+            _park(self.run.stop)
             return
         if returned and not self.group.stop_flag.is_set():
             # the worker's function returned: the thread waits for the teardown (as a finished model
             # thread is "done"), so its counters stay readable
             self.group.mark_ready(self.index)
-            select.select([self.run.stop_r], [], [])
+            _park(self.run.stop)
 
     def _drive(self, step) -> bool:
         """``step(call)`` does one call and returns its result (``_STOP``: end). True when the worker
@@ -164,10 +194,10 @@ class _WorkerAcceptRun(_AcceptRun):
     def worker_failed(self) -> None:
         os.write(self.done_w, b"e")  # wakes the main thread's _wait_done
 
-    def _loop(self, index: int, group) -> None:
+    def _loop(self, index: int, group: WorkerGroup) -> None:
         s = self.strat
-        lsock = self.listeners[0]
-        ep = self.epolls[0 if s.topology == "shared" else index]
+        lsock = self.listeners[s.listener_of(index)]
+        ep = self.epolls[s.epoll_of(index)]
         calls = _Calls(self, index, group, "accept", ep, lsock.fileno(), "l0", SPIN_LIMIT)
 
         def step(call):
@@ -186,9 +216,10 @@ class _WorkerReadRun(_ReadRun):
     def worker_failed(self) -> None:
         self.done.set()  # wakes the main thread's _wait_done
 
-    def _loop(self, index: int, group) -> None:
+    def _loop(self, index: int, group: WorkerGroup) -> None:
+        self.group = group  # run() re-raises a worker's error that ended in the deadline
         s = self.strat
-        ep = self.epolls[0 if s.topology == "shared" else index]
+        ep = self.epolls[s.epoll_of(index)]
         conn = self.conn
         pending: list = []
         st = self.stats[index]
@@ -200,11 +231,11 @@ class _WorkerReadRun(_ReadRun):
                 try:
                     data = conn.recv(call.nbytes)
                 except BlockingIOError:
-                    st[2] += 1
+                    st.eagain += 1
                     return EAGAIN
                 if not data:
                     return _STOP  # the sender's side is gone (stopped or failed)
-                st[0] += 1
+                st.reads += 1
                 pending.append(data)
                 return len(data)
             if isinstance(call, DeliverCall):
