@@ -41,6 +41,7 @@ from ..scenarios.worker import (
     fmt_history,
     parse_flags,
 )
+from ..strategies import Topology
 from . import rules
 from .explore import StateBudgetExceeded, explore
 from .machine import Setup
@@ -190,7 +191,8 @@ def worker_setup(fn, kind: str = "accept", *, flags="EPOLLIN", topology: str = "
     else:
         st.streams["s0"] = (0, 0)
     names = "ABCDEFGH"[:workers]
-    epolls = ["e0"] if topology == "shared" else [f"e{i}" for i in range(workers)]
+    shared = Topology(topology) is Topology.SHARED
+    epolls = ["e0"] if shared else [f"e{i}" for i in range(workers)]
     for ep in epolls:
         st.epolls[ep] = Epoll()
         rules.epoll_ctl(world, st, "add", ep, src, frozenset(flags), None)
@@ -200,7 +202,7 @@ def worker_setup(fn, kind: str = "accept", *, flags="EPOLLIN", topology: str = "
     call_limit = 8 * events * workers + 16 + (0 if kind == "accept" else 2 * events * message_size)
     programs = {}
     for i, n in enumerate(names):
-        programs[n] = WorkerProgram(fn, kind, epolls[0 if topology == "shared" else i], src, flags,
+        programs[n] = WorkerProgram(fn, kind, epolls[0 if shared else i], src, flags,
                                     spin_limit, call_limit, name)
         st.threads[n] = Thread(n, ThreadState.RUNNING, programs[n].start())
     evs = tuple(("connect", "l0") if kind == "accept" else ("write", "s0", message_size)
