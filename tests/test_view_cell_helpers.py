@@ -1,0 +1,137 @@
+"""The view helpers that keep notebook cells short: refusal text, accept tables, read-race lines.
+
+Fake records (SimpleNamespace) stand in for result records: the helpers only read attributes.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+from types import SimpleNamespace as NS
+
+import pytest
+
+from epollkit.view import accept_tables as at
+from epollkit.view import read_text as rt
+from epollkit.view import refusal_text as ref
+
+
+def _raise(code):
+    def call():
+        raise OSError(code, os.strerror(code))
+    return call
+
+
+def test_attempt_names_the_errno_or_says_ok():
+    assert ref.attempt(lambda: None) == "ok"
+    assert ref.attempt(_raise(errno.EINVAL)) == "EINVAL"
+
+
+def test_attempt_lets_non_oserror_exceptions_through():
+    with pytest.raises(ZeroDivisionError):
+        ref.attempt(lambda: 1 / 0)
+
+
+def test_attempt_text_formats_the_exception_as_python_raised_it():
+    assert ref.attempt_text(_raise(errno.EINVAL)) == "raised OSError: [Errno 22: EINVAL] Invalid argument"
+    assert ref.attempt_text(lambda: None) == "was accepted: this kernel does not refuse it"
+
+
+def test_pipe_closes_both_ends_even_when_the_block_raises():
+    with pytest.raises(RuntimeError), ref.pipe() as (r, w):
+        ends = (r, w)
+        raise RuntimeError("inside")
+    for fd in ends:
+        with pytest.raises(OSError):
+            os.fstat(fd)
+
+
+@pytest.mark.skipif(not hasattr(select, "epoll"), reason="needs epoll")
+def test_the_kernel_refuses_mod_of_an_exclusive_item_as_notebook_05_shows():
+    with ref.pipe() as (r, _w), select.epoll() as ep:
+        ep.register(r, select.EPOLLIN | select.EPOLLEXCLUSIVE)
+        # do_epoll_ctl(), EPOLL_CTL_MOD: an item with EPOLLEXCLUSIVE is never passed to ep_modify(): EINVAL
+        assert ref.attempt(lambda: ep.modify(r, select.EPOLLIN)) == "EINVAL"
+
+
+def test_recorded_refusal_names_the_case_and_rejects_an_unknown_one():
+    refused = NS(cases=[{"case": "a", "call": "epoll_ctl(MOD)", "errno": "EINVAL"}])
+    assert ref.recorded_refusal(refused, "a", "recorded on X") == \
+        "NOT LIVE: epoll_ctl(MOD) gave EINVAL in the run recorded on X"
+    with pytest.raises(ValueError, match="'b'.*'a'"):
+        ref.recorded_refusal(refused, "b", "run")
+
+
+def test_witness_rows_give_the_shortest_witness_length_or_blank():
+    ex = NS(schedules=3, states=5, witnesses={"herd": [1, 2, 3]})
+    rows = at.witness_rows({"s": ex}, ("herd", "stuck"))
+    assert rows == [{"strategy": "s", "schedules": 3, "states": 5, "herd": 3, "stuck": ""}]
+
+
+def test_order_rows_compare_with_cloudflare_only_where_it_published():
+    blocking = NS(strategy="blocking", accept_order=[0, 1, 2, 0, 1, 2])
+    lt = NS(strategy="epoll-lt", accept_order=[2, 1, 2])
+    rows = at.order_rows([blocking, lt], [blocking, lt])
+    assert rows[0]["Cloudflare 2017"] and isinstance(rows[0]["kernel = published (up to worker names)"], bool)
+    assert rows[1]["Cloudflare 2017"] == "" and rows[1]["kernel = published (up to worker names)"] == ""
+    with pytest.raises(ValueError):
+        at.order_rows([blocking], [])
+
+
+def test_price_rows_show_a_dash_where_a_strategy_has_no_number():
+    r = NS(strategy="blocking", params={"cpu_us_per_connection": 1.0, "throughput": 2.0,
+                                        "max_concurrent_accepts": None}, kernel_wakeups_per_connection=1.0)
+    (row,) = at.price_rows([r])
+    assert len(row) == len(at.PRICE_COLUMNS)
+    assert row == ("blocking", "—", 1.0, 2.0, "—", 1.0)
+
+
+def _rec(s, **kw):
+    return NS(strategy=s, **kw)
+
+
+def test_differences_list_only_pairs_beyond_the_tolerance_and_say_if_inside_the_span():
+    real = [_rec("a", w=3.0, m=0.5), _rec("b", w=1.0, m=0.5)]
+    model = [_rec("b", w=1.1, m=0.5), _rec("a", w=2.0, m=0.55)]  # paired by strategy, not by position
+    ranges = {"a": {"w": (1.0, 2.0), "m": (0, 1)}, "b": {"w": (1.0, 2.0), "m": (0, 1)}}
+    lines = at.differences(["a", "b"], real, model, ranges, ("w", "m"), tolerance=0.15)
+    assert len(lines) == 1 and lines[0].startswith("a ") and "OUTSIDE" in lines[0]
+    ranges["a"]["w"] = (1.0, 3.0)
+    assert "inside" in at.differences(["a"], real, model, ranges, ("w",), tolerance=0.15)[0]
+
+
+def test_leaning_finds_strategies_above_or_below_the_model():
+    real = [_rec("a", w=3.0), _rec("b", w=1.0)]
+    model = [_rec("a", w=2.0), _rec("b", w=2.0)]
+    assert at.leaning(["a", "b"], real, model, "w", 1, margin=0.01) == ["a"]
+    assert at.leaning(["a", "b"], real, model, "w", -1, margin=0.01) == ["b"]
+    with pytest.raises(ValueError, match="sign"):
+        at.leaning(["a"], real, model, "w", 0, margin=0.01)
+    with pytest.raises(ValueError, match="'c'"):
+        at.by_strategy(real, "c")
+
+
+def test_read_numbers_average_percentages_and_count_sleeps_per_return():
+    runs = [NS(strategy="lt", reordered=1, split_messages=2, params={"chunks": 10}, kernel_wakeups=3,
+               returns=2),
+            NS(strategy="oneshot", reordered=0, split_messages=1, params={"chunks": 20}, kernel_wakeups=1,
+               returns=2)]
+    assert rt.reordered_pct(runs) == pytest.approx(5.0)
+    assert rt.reordered_pct([]) == 0
+    assert rt.sleeps_per_return(runs) == pytest.approx(1.0)
+    assert rt.sleeps_text(runs).startswith("1.00 sleeps per return (")
+    assert rt.damaged("oneshot", runs, runs[:1]) == 1
+    assert rt.damaged("lt", runs, runs[:1]) == 6
+
+
+def test_read_lines_for_cost_and_rate_say_not_live_or_na():
+    assert rt.ctl_cost_text(None).startswith("NOT LIVE")
+    cost = {"us_per_call": {"median": 0.5, "min": 0.25}, "kernel": "6.18"}
+    assert rt.ctl_cost_text(cost) == \
+        "epoll_ctl(EPOLL_CTL_MOD): median 0.500 us per call (min 0.250) on Linux 6.18"
+    assert rt.rate_text([]) == "n/a"
+    one = NS(params={"messages_per_s": 12345.6, "mb_per_s": 1.23})
+    assert rt.rate_text([one]) == "12,346 msg/s (1.2 MB/s)"
+
+
