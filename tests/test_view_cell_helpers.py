@@ -135,3 +135,60 @@ def test_read_lines_for_cost_and_rate_say_not_live_or_na():
     assert rt.rate_text([one]) == "12,346 msg/s (1.2 MB/s)"
 
 
+
+
+def test_prototype_findings_report_each_finding_with_this_runs_numbers():
+    from epollkit.view.uring_text import prototype_findings
+
+    m = NS(kernel_wakeups_per_connection=1.0, max_share=1.0, kernel="6.18", mode="multishot")
+    s = NS(kernel_wakeups_per_connection=1.01, max_share=0.25, mode="single-shot")
+    om = NS(rearms=3, max_share=0.4)
+    loads = [NS(mode="multishot", max_share=0.9), NS(mode="single-shot", max_share=0.3),
+             NS(mode="multishot", max_share=1.0)]
+    shared = [NS(strategy="uring-single-shot-shared-ring", kernel_wakeups_per_connection=8.5)]
+    lt = NS(kernel_wakeups_per_connection=4.0)
+    text = prototype_findings(multishot=m, single=s, overflow=om, loads=loads, procs=[m, s], shared=shared,
+                              private_lt=lt)
+    lines = text.splitlines()
+    assert len(lines) == 5 and all(line.startswith("- ") for line in lines)
+    assert "90% to 100% under the 2 loads" in lines[1] and "3 re-arm(s)" in lines[1]
+    assert lines[4].endswith("herds as well: 8.50.")
+    with pytest.raises(ValueError, match="uring-single-shot-shared-ring"):
+        prototype_findings(multishot=m, single=s, overflow=om, loads=loads, procs=[], shared=[],
+                           private_lt=lt)
+
+
+def test_reuseport_saw_counts_connections_on_their_own_cpus_listener():
+    from epollkit.view.reuseport_text import reuseport_saw
+
+    hashed = NS(mean_max_share=0.3, runs=5, balls_into_bins_mean_max_share=0.31)
+    closed = NS(listeners=4, queued=100, reset=25, on_closed=25, tcp_migrate_req=0)
+    steer_cpu = NS(rows=[{"incoming_cpu_set": True, "client_cpu": 1, "per_listener": [2, 8]},
+                         {"incoming_cpu_set": False, "client_cpu": 0, "per_listener": [5, 5]}],
+                   listener_cpu=[0, 1], connections=10, kernel="6.18")
+    steered = [NS(steer="random", mean_max_share=0.4), NS(steer="cpu", counts=[[9, 1]], connections=10)]
+    lines = reuseport_saw(hashed=hashed, closed=closed, resets=[25, 27], steer_cpu=steer_cpu,
+                          steered=steered).splitlines()
+    assert len(lines) == 4
+    assert "reset 25 connections (all of the 25" in lines[1] and "mean was 26.0" in lines[1]
+    assert lines[2].startswith("- With SO_INCOMING_CPU set, 8 of 10 connections")
+    assert lines[3] == "- Steering by CPU put 9 of 10 connections on one listener."
+    with pytest.raises(ValueError, match="resets"):
+        reuseport_saw(hashed=hashed, closed=closed, resets=[], steer_cpu=steer_cpu, steered=steered)
+
+
+def test_check_refusal_names_the_workererror_or_says_the_program_was_accepted(capsys):
+    from epollkit.view.worker import accept, check_refusal, epoll_wait
+
+    def forgot_parentheses():
+        while True:
+            yield epoll_wait
+
+    def fine():
+        while True:
+            yield epoll_wait()
+            yield accept()
+
+    assert check_refusal(forgot_parentheses, "accept", flags="EPOLLET").startswith("BadCall: worker ")
+    said = check_refusal(fine, "accept", flags="EPOLLIN", draw=False)
+    assert said == "no WorkerError: check() accepted fine"

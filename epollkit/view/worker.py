@@ -71,6 +71,17 @@ def check(fn, kind: str = "accept", *, draw: bool = True, never=BAD, **setup) ->
     return v
 
 
+def check_refusal(fn, kind: str = "accept", **setup) -> str:
+    """:func:`check` ``fn`` and say how it refused it: ``"BadCall: <why>"`` (the WorkerError it raised)
+    when ``fn`` is not a worker the checker can explore, else a line saying check() accepted it (check
+    prints its verdict)."""
+    try:
+        check(fn, kind, **setup)
+    except WorkerError as e:
+        return f"{type(e).__name__}: {e}"
+    return f"no WorkerError: check() accepted {name_of(fn)}"
+
+
 def describe(record) -> str:
     """The measured figures of a worker's live (or recorded) record, in one or two lines."""
     d = record.to_dict()
@@ -274,7 +285,8 @@ def exercise(name: str) -> Exercise:
 
 
 __all__ = [
-    "BAD", "EAGAIN", "EXERCISES", "OK", "Exercise", "Grade", "WorkerError", "accept", "check", "deliver",
+    "BAD", "EAGAIN", "EXERCISES", "OK", "Exercise", "Grade", "WorkerError", "accept", "check",
+    "check_refusal", "deliver",
     "describe", "epoll_ctl", "epoll_wait", "exercise", "find_the_bug_given", "loops", "measure", "predict",
     "read",
     "recorded", "witness",
