@@ -192,3 +192,12 @@ def test_check_refusal_names_the_workererror_or_says_the_program_was_accepted(ca
     assert check_refusal(forgot_parentheses, "accept", flags="EPOLLET").startswith("BadCall: worker ")
     said = check_refusal(fine, "accept", flags="EPOLLIN", draw=False)
     assert said == "no WorkerError: check() accepted fine"
+
+
+def test_recorded_seen_returns_the_recorded_replay_and_says_not_live(capsys):
+    from epollkit import data
+    from epollkit.view.trigger_text import recorded_seen
+
+    seen = recorded_seen("epoll_primer")
+    assert seen == data.load("epoll_primer")["results"][0]["seen"] and seen
+    assert capsys.readouterr().out.startswith("NOT LIVE: recorded on Linux ")
