@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import select
+import sys
 from types import SimpleNamespace as NS
 
 import pytest
@@ -201,3 +202,22 @@ def test_recorded_seen_returns_the_recorded_replay_and_says_not_live(capsys):
     seen = recorded_seen("epoll_primer")
     assert seen == data.load("epoll_primer")["results"][0]["seen"] and seen
     assert capsys.readouterr().out.startswith("NOT LIVE: recorded on Linux ")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fcntl F_DUPFD on Linux")
+def test_fd_sets_give_low_high_and_many_fds_and_close_them_all():
+    from epollkit.view.select_fds import fd_sets
+
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(RuntimeError), fd_sets(pairs=3, high=900) as sets:
+        assert len(sets["many"]) == 6 and sets["low"] == [min(sets["many"])] and sets["high"][0] >= 900
+        assert os.fstat(sets["high"][0]).st_ino == os.fstat(sets["low"][0]).st_ino  # the same socket
+        raise RuntimeError("inside")
+    assert set(os.listdir("/proc/self/fd")) == before
+
+
+def test_fd_sets_refuse_bad_sizes_before_opening_anything():
+    from epollkit.view.select_fds import fd_sets
+
+    with pytest.raises(ValueError, match="pairs must be 1..5000, got 0"), fd_sets(pairs=0):
+        pass
