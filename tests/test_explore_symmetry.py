@@ -83,3 +83,18 @@ def test_orbit_size_counts_the_distinct_renamings():
     assert size == 3
     assert key_b == symmetry.canonical(m.apply(setup.initial, "Thread C"), classes)[0]
     assert len(symmetry.members(one, classes)) == 3
+
+
+def test_the_outcome_listing_is_the_same_whatever_the_hash_seed():
+    # Notebook cells print outcome_set() under NBVAL_CHECK_OUTPUT: ties in count must come out in one
+    # fixed order in every process, not in an order that follows string hashing.
+    import os
+    import subprocess
+    import sys
+
+    code = ("from epollkit import sim\n"
+            "for n in ('lt-one-write-two-threads', 'lt-one-write-three-threads'):\n"
+            "    for k in ('6.18', '5.10.20'):\n        print(sim.explore(sim.setup(n, kernel=k)).outcome_set())\n")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3", "4")}
+    assert len(outs) == 1, outs

@@ -39,7 +39,7 @@ class Exploration:
     schedules   complete interleavings (paths from the start to a final state)
     states      distinct states visited
     outcomes    list of ``(outcome, count)``: each distinct final outcome (``Machine.outcome``) and
-                the number of schedules that end in it, most frequent first
+                the number of schedules that end in it, most frequent first (ties in one fixed order)
     witnesses   property name -> the shortest complete :class:`Trace` that shows it
     properties  the properties some schedule shows, in contract order
     """
@@ -178,11 +178,9 @@ def explore(setup: Setup, budget: int = DEFAULT_BUDGET, *, max_memory: int = DEF
     if seen != n:  # pragma: no cover - a cycle would be a model bug
         raise RuntimeError(f"the state graph of {setup.name!r} has a cycle")
     counts: dict = {}
-    first_seen: dict = {}
     for i, out, _props in finals:
         counts[out] = counts.get(out, 0) + paths[i]
-        first_seen.setdefault(out, i)
-    outcomes = sorted(counts.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))
+    outcomes = sorted(counts.items(), key=lambda kv: (-kv[1], repr(kv[0])))  # ties: a fixed order
     witnesses = {}
     shown = set()
     for p in NAMES:

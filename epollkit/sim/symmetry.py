@@ -21,8 +21,9 @@ equal up to such a renaming) and still give exactly what the unreduced search gi
   and each of the orbit's ``|T|`` states gets ``paths(T) / |T|`` of them; a final orbit's states are listed
   (every renaming, de-duplicated) to give each its outcome.
 
-The state count reported is the unreduced one (the sum of the orbit sizes). Only one thing is not kept:
-among outcomes with the same count, the order (the unreduced search lists ties by first discovery).
+The state count reported is the unreduced one (the sum of the orbit sizes). Both searches list outcomes by
+count, and outcomes with the same count in one fixed order (by their text), so the listing is the same
+whatever the hash seed of the process.
 """
 
 from __future__ import annotations
@@ -322,10 +323,9 @@ def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_o
     if seen != n:  # pragma: no cover - a cycle would be a model bug
         raise RuntimeError(f"the state graph of {setup.name!r} has a cycle")
     counts: dict = {}
-    first_seen: dict = {}
     schedules = 0
     thread_names = tuple(root.threads)
-    for rank, (i, st) in enumerate(finals):
+    for i, st in finals:
         schedules += paths[i]
         group = renamings(st, classes)
         each, rest = divmod(paths[i], len(group))
@@ -333,11 +333,10 @@ def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_o
             raise RuntimeError(f"{setup.name!r}: an orbit of {sizes[i]} states has {len(group)} distinct "
                                f"states and {paths[i]} schedules")
         mine = m.outcome(st)
-        for pos, mapping in enumerate(group):
+        for mapping in group:
             out = renamed_outcome(setup.kind, mine, mapping, thread_names)
             counts[out] = counts.get(out, 0) + each
-            first_seen.setdefault(out, (rank, pos))
-    outcomes = sorted(counts.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))
+    outcomes = sorted(counts.items(), key=lambda kv: (-kv[1], repr(kv[0])))  # ties: a fixed order
     witnesses = {}
     shown = set()
     for p in names:
