@@ -94,7 +94,8 @@ def test_the_outcome_listing_is_the_same_whatever_the_hash_seed():
 
     code = ("from epollkit import sim\n"
             "for n in ('lt-one-write-two-threads', 'lt-one-write-three-threads'):\n"
-            "    for k in ('6.18', '5.10.20'):\n        print(sim.explore(sim.setup(n, kernel=k)).outcome_set())\n")
+            "    for k in ('6.18', '5.10.20'):\n"
+            "        print(sim.explore(sim.setup(n, kernel=k)).outcome_set())\n")
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3", "4")}
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in "1234"}
     assert len(outs) == 1, outs
