@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..errors import EpollkitError
 from ..validate import check_int
+from .graph import paths_from_root
 from .machine import Machine, Setup
 from .properties import NAMES
 from .symmetry import classes_of as symmetry_classes
@@ -157,26 +158,7 @@ def explore(setup: Setup, budget: int = DEFAULT_BUDGET, *, max_memory: int = DEF
         children.append(kids)
         if not moves:
             finals.append((i, m.outcome(st), st.props))
-    # count schedules: paths from the root, in topological order (Kahn)
-    n = len(parent)
-    indeg = [0] * n
-    for kids in children:
-        for j in kids:
-            indeg[j] += 1
-    paths = [0] * n
-    paths[0] = 1
-    ready = deque([0])
-    seen = 0
-    while ready:
-        i = ready.popleft()
-        seen += 1
-        for j in children[i]:
-            paths[j] += paths[i]
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                ready.append(j)
-    if seen != n:  # pragma: no cover - a cycle would be a model bug
-        raise RuntimeError(f"the state graph of {setup.name!r} has a cycle")
+    paths = paths_from_root(children, setup.name)  # schedules into each state
     counts: dict = {}
     for i, out, _props in finals:
         counts[out] = counts.get(out, 0) + paths[i]
@@ -194,7 +176,7 @@ def explore(setup: Setup, budget: int = DEFAULT_BUDGET, *, max_memory: int = DEF
     return Exploration(
         setup=setup,
         schedules=sum(paths[i] for i, _o, _p in finals),
-        states=n,
+        states=len(parent),
         outcomes=outcomes,
         witnesses=witnesses,
         properties=tuple(p for p in NAMES if p in shown),

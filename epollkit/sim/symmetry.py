@@ -33,6 +33,7 @@ from functools import lru_cache
 from itertools import permutations, product
 from math import factorial
 
+from .graph import paths_from_root
 from .state import State
 from .threads import CallList
 
@@ -303,25 +304,7 @@ def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_o
         children.append(kids)
         if not moves:
             finals.append((i, st))
-    n = len(parent)
-    indeg = [0] * n
-    for kids in children:
-        for j in kids:
-            indeg[j] += 1
-    paths = [0] * n  # schedules into the whole orbit
-    paths[0] = 1
-    ready = deque([0])
-    seen = 0
-    while ready:
-        i = ready.popleft()
-        seen += 1
-        for j in children[i]:
-            paths[j] += paths[i]
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                ready.append(j)
-    if seen != n:  # pragma: no cover - a cycle would be a model bug
-        raise RuntimeError(f"the state graph of {setup.name!r} has a cycle")
+    paths = paths_from_root(children, setup.name)  # schedules into the whole orbit
     counts: dict = {}
     schedules = 0
     thread_names = tuple(root.threads)
