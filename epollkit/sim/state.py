@@ -208,7 +208,9 @@ class State:
 
     def key(self) -> tuple:
         """What the future and the outcome depend on. ``delivered`` is left out on purpose: only
-        ``late``/``furthest`` (reordering) and ``split``/``heads`` matter from here on."""
+        ``late``/``furthest`` (reordering) and ``split``/``heads`` matter from here on. Its twin for speed,
+        ``symmetry.renamed_key()``, must list the same fields (tests/test_explore_symmetry.py holds them
+        equal)."""
         return (
             tuple(self.listeners.values()), tuple(self.streams.values()), tuple(self.epolls.values()),
             tuple(self.queues.values()), tuple(self.threads.values()), self.kpc, self.accept_order,
