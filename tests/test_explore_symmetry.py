@@ -8,6 +8,8 @@ every conformance scenario and on small strategy explorations. (Larger explorati
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,48 @@ def test_the_fast_renamed_key_is_the_key_of_the_renamed_state(path):
                 mapping = {a: b for a, b in zip(cls, perm, strict=True) if a != b}
                 assert symmetry.renamed_key(st, mapping) == symmetry.rename(st, mapping).key()
         frontier.extend(m.apply(st, mv) for mv in m.enabled(st))
+
+
+def _orbit_partitions_agree(setup, limit: int) -> int:
+    """Walk up to ``limit`` states; the search's OrbitKeys and the reference canonical() must split them
+    into the same orbits with the same sizes. Returns how many states were compared, and how many of them
+    had tied threads (equal records: OrbitKeys' slower way)."""
+    classes = symmetry.classes_of(setup)
+    if not classes:
+        return 0, 0
+    keys = symmetry.OrbitKeys(classes)
+    m = sim.machine.Machine(setup)
+    ref_to_fast, fast_to_ref = {}, {}
+    seen = {setup.initial.key()}
+    frontier = deque([(setup.initial, None, None)])
+    compared = tied = 0
+    full = math.prod(math.factorial(len(c)) for c in classes)
+    while frontier and compared < limit:
+        st, parent, parent_ids = frontier.popleft()
+        fast, size, ids = keys.key(st, parent, parent_ids)
+        ref, ref_size = symmetry.canonical(st, classes)
+        assert size == ref_size
+        assert ref_to_fast.setdefault(ref, fast) == fast, "one orbit got two keys"
+        assert fast_to_ref.setdefault(fast, ref) == ref, "two orbits got one key"
+        compared += 1
+        tied += size < full
+        for mv in m.enabled(st):
+            nxt = m.apply(st, mv)
+            if nxt.key() not in seen:
+                seen.add(nxt.key())
+                frontier.append((nxt, st, ids))
+    return compared, tied
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_the_search_orbit_keys_split_states_as_the_reference_canonical_key_does(path):
+    # symmetry.OrbitKeys (record numbers, a faster sort) must merge exactly the states canonical() merges
+    _orbit_partitions_agree(sim.setup(sim.load(path), "newest"), 400)
+
+
+def test_the_search_orbit_keys_agree_on_strategy_runs_with_ties_and_partial_reads():
+    for setup, states in ((sim.read_setup("lt", 3, 2, 100, 64, kernel="newest"), 1000),
+                          (sim.accept_setup("epoll-lt", 4, 2, kernel="newest"), 1000),
+                          (sim.accept_setup("blocking", 4, 2, kernel="newest"), 437)):  # all of them
+        compared, tied = _orbit_partitions_agree(setup, 1000)
+        assert compared == states and tied > 0, (setup.name, compared, tied)

@@ -8,6 +8,7 @@ and the schedules per outcome are counted over the state graph (a DAG) in topolo
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from dataclasses import dataclass
 
@@ -90,7 +91,22 @@ def explore(setup: Setup, budget: int = DEFAULT_BUDGET, *, max_memory: int = DEF
     ``symmetry``: visit one state per set of states equal up to renaming threads that run the same
     program (:mod:`epollkit.sim.symmetry`); the schedules, states, outcome counts and witnesses are
     exactly those of the full search (``symmetry=False``), which is kept for checking that. With it,
-    ``budget`` counts the states actually visited."""
+    ``budget`` counts the states actually visited.
+
+    The cyclic garbage collector is paused for the search (and restored after it, whatever happens):
+    the search allocates hundreds of thousands of tuples that all stay alive in its index, none of them
+    in a cycle, and each collection pass would walk them again -- about half of the time of a large
+    exploration (benchmarks/bench_sim.py)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _explore(setup, budget, max_memory, symmetry)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _explore(setup: Setup, budget: int, max_memory: int, symmetry: bool) -> Exploration:
     from .trace import check_setup
 
     check_setup(setup)

@@ -45,27 +45,33 @@ class AcceptLoop:
     def __init__(self, s: vocab.Strategy, epoll: str | None, listener: str, rotate: int):
         self.s, self.ep, self.l, self.rotate = s, epoll, listener, rotate
         self.flags = frozenset(s.flags)
+        self._calls = self._make_calls()
 
     def start(self) -> tuple:
         return ("wait", 0)
 
     def call(self, local):
-        phase = local[0]
-        if phase == "wait":
-            if self.s.wait == "accept":
-                return Accept(self.l, blocking=True)
-            if self.s.wait in ("select", "poll"):
-                return Poll(self.l, self.s.wait)
-            return EpollWait(self.ep, 1, -1)
-        if phase == "accept":
-            return Accept(self.l, blocking=False)
-        if phase == "rearm":
-            return Ctl("mod", self.ep, self.l, self.flags)  # ep_modify(): re-arm the ONESHOT item
-        if phase == "del":
-            return Ctl("del", self.ep, self.l)
-        if phase == "add":
-            return Ctl("add", self.ep, self.l, self.flags)  # back at the tail of the exclusive list
-        raise ValueError(phase)
+        try:
+            return self._calls[local[0]]
+        except KeyError:
+            raise ValueError(local[0]) from None
+
+    def _make_calls(self) -> dict:
+        """The call of each phase (immutable values, built once: the explorer asks for them millions
+        of times)."""
+        if self.s.wait == "accept":
+            wait = Accept(self.l, blocking=True)
+        elif self.s.wait in ("select", "poll"):
+            wait = Poll(self.l, self.s.wait)
+        else:
+            wait = EpollWait(self.ep, 1, -1)
+        return {
+            "wait": wait,
+            "accept": Accept(self.l, blocking=False),
+            "rearm": Ctl("mod", self.ep, self.l, self.flags),  # ep_modify(): re-arm the ONESHOT item
+            "del": Ctl("del", self.ep, self.l),
+            "add": Ctl("add", self.ep, self.l, self.flags),  # back at the tail of the exclusive list
+        }
 
     def after(self, local, call, result):
         phase, count = local
@@ -95,21 +101,17 @@ class ReadLoop:
         self.s, self.ep, self.fd, self.n = s, epoll, stream, read_size
         self.flags = frozenset(s.flags)
         self.collect = s.rearm  # ONESHOT readers hand the data on once, after the drain
+        self._calls = {"wait": EpollWait(epoll, 1, -1), "read": Read(stream, read_size),
+                       "deliver": Deliver(), "rearm": Ctl("mod", epoll, stream, self.flags)}
 
     def start(self) -> tuple:
         return ("wait", "")
 
     def call(self, local):
-        phase = local[0]
-        if phase == "wait":
-            return EpollWait(self.ep, 1, -1)
-        if phase == "read":
-            return Read(self.fd, self.n)
-        if phase == "deliver":
-            return Deliver()
-        if phase == "rearm":
-            return Ctl("mod", self.ep, self.fd, self.flags)
-        raise ValueError(phase)
+        try:
+            return self._calls[local[0]]
+        except KeyError:
+            raise ValueError(local[0]) from None
 
     def after(self, local, call, result):
         phase, nxt = local

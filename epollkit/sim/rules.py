@@ -269,12 +269,14 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
     """
     e = st.epolls[ep]
     todo = list(zip(e.rdllist, e.rdcause, strict=True))
+    todo.reverse()  # taken from the end: the head of the ready list first
     out = []
     requeue = []
     items = {it.fd: it for it in e.items}
+    disarmed = False
     dropped = []
     while todo and len(out) < maxevents:
-        fd, cause = todo.pop(0)
+        fd, cause = todo.pop()
         it = items[fd]
         bits = item_poll(st, it, w, log)
         if not bits:
@@ -283,13 +285,15 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
         out.append((fd, bits))
         if EPOLLONESHOT in it.events:
             items[fd] = it._replace(armed=False)
+            disarmed = True
         elif EPOLLET not in it.events:
             requeue.append((fd, cause))  # keeps the cause of the event that queued it
+    todo.reverse()
     left = todo + requeue
     e = e._replace(
-        items=tuple(items[it.fd] for it in e.items),
-        rdllist=tuple(fd for fd, _c in left),
-        rdcause=tuple(c for _fd, c in left),
+        items=tuple([items[it.fd] for it in e.items]) if disarmed else e.items,
+        rdllist=tuple([fd for fd, _c in left]),
+        rdcause=tuple([c for _fd, c in left]),
     )
     st.epolls[ep] = e
     if log is not None:

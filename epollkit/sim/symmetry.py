@@ -49,7 +49,6 @@ def program_signature(program):
         return ("read", program.s.name, program.ep, program.fd, program.n)
     return None
 
-
 def classes_of(setup) -> tuple:
     """The classes of interchangeable threads (each a tuple of names in file order, size >= 2), or ()
     when nothing can be reduced: a single thread, ``start: in-order`` (threads start in name order),
@@ -78,7 +77,6 @@ def classes_of(setup) -> tuple:
         return ()
     return out
 
-
 def _signatures(st: State, names: set) -> dict:
     extra = {n: [] for n in names}
     for ep, e in st.epolls.items():
@@ -103,7 +101,6 @@ def _signatures(st: State, names: set) -> dict:
     return {n: (threads[n][1:], tuple(sorted(extra[n], key=repr)) if len(extra[n]) > 1 else tuple(extra[n]))
             for n in names}
 
-
 def _order(cls: tuple, sigs: dict) -> tuple:
     """The class's names sorted by signature (a deterministic order within one process; ties are
     interchangeable), and the sizes of the tie groups."""
@@ -125,7 +122,6 @@ def _order(cls: tuple, sigs: dict) -> tuple:
     ties.append(run)
     return tuple(hs), ties
 
-
 def rename(st: State, mapping: dict) -> State:
     """The state with threads renamed by ``mapping`` (old name -> new name); the threads dict keeps
     its order of names (A, B, C ...)."""
@@ -146,24 +142,13 @@ def rename(st: State, mapping: dict) -> State:
     s.woken = tuple(m(x, x) for x in st.woken)
     return s
 
-
 def renamed_key(st: State, mapping: dict) -> tuple:
     """``rename(st, mapping).key()`` without building the state: the same values (named tuples compare
     and hash as the plain tuples used here)."""
-    m = mapping.get
     inv = {new: old for old, new in mapping.items()}
     ths = st.threads
-    threads = tuple(((n,) + ths[inv[n]][1:]) if n in inv else t for n, t in ths.items())
-    epolls = tuple((e[0], e[1], tuple(m(x, x) for x in e[2]), e[3]) if e[2] else e
-                   for e in st.epolls.values())
-    queues = tuple(tuple(x if x[0] == "epoll" else (x[0], m(x[1], x[1]), x[2]) for x in q)
-                   for q in st.queues.values())
-    heads = tuple((src, (i, frozenset(m(x, x) for x in readers))) for src, (i, readers) in st.heads.items())
-    return (
-        tuple(st.listeners.values()), tuple(st.streams.values()), epolls, queues, threads, st.kpc,
-        tuple(m(x, x) for x in st.accept_order), frozenset((c, m(x, x)) for c, x in st.epoch), st.props,
-        st.started, st.split, heads, st.late, st.furthest, st.fdt,
-    )
+    return _renamed_fields(st, mapping, tuple([((n,) + ths[inv[n]][1:]) if n in inv else t
+                                               for n, t in ths.items()]))
 
 
 def _canonical_mapping(st: State, classes: tuple) -> tuple:
@@ -183,7 +168,6 @@ def _canonical_mapping(st: State, classes: tuple) -> tuple:
         groups.append((cls, order, ties))
     return mapping, size, groups
 
-
 def canonical(st: State, classes: tuple, key: tuple | None = None) -> tuple:
     """``(key, orbit size)``: the key of the orbit's canonical state, and how many states the orbit has.
     ``key``: ``st.key()`` when the caller has it already."""
@@ -193,7 +177,95 @@ def canonical(st: State, classes: tuple, key: tuple | None = None) -> tuple:
     return (key if key is not None else st.key()), size
 
 
-def _arrangements(cls: tuple, order: tuple, ties: list) -> list:
+class OrbitKeys:
+    """The search's orbit keys: :func:`canonical` made cheap, for one exploration.
+
+    Each thread record without its name is numbered once (``ids``: record -> small int, first come first
+    numbered). When the records within each class are pairwise different -- the usual case -- a thread
+    of a class is named in the key by its record's number (tagged with its class), wherever the state
+    names it (wait queues, accept order, "herd" epoch, readers of a part-read message), and the threads
+    field holds each class's numbers sorted: renaming threads of a class changes nothing in that key,
+    and each number stands for one thread, so the key tells the orbit exactly. No sort into a canonical
+    renaming, and ints hash faster than records. When some class has equal records (tied threads), the
+    full signatures of :func:`canonical` pick the renaming and the key holds the renamed state (with
+    record numbers for records). Which way a state takes is the same for every state of its orbit (a
+    renaming moves records, it does not change them), and the two kinds of key never compare equal, so
+    two states get one key exactly when :func:`canonical` gives them one (tests/test_explore_symmetry.py
+    checks this on every scenario). Keys of two ``OrbitKeys`` are not comparable (their numbering
+    differs)."""
+
+    __slots__ = ("classes", "ids", "full", "others")
+
+    def __init__(self, classes: tuple):
+        self.classes = classes
+        self.ids: dict = {}
+        self.full = 1  # the orbit size of a state with no tied threads
+        for cls in classes:
+            self.full *= factorial(len(cls))
+        self.others: tuple | None = None  # threads in no class (known at the first state)
+
+    def key(self, st: State, parent: State | None = None, parent_ids: dict | None = None) -> tuple:
+        """``(key, orbit size, record numbers)``. ``parent``, ``parent_ids``: the state ``st`` was made
+        from and its record numbers -- a thread whose record is the very object it was there (one step
+        changes one or two threads) keeps its number without hashing the record again."""
+        ids = self.ids
+        number = ids.setdefault
+        if parent is None:
+            rid = {n: number(t[1:], len(ids)) for n, t in st.threads.items()}
+        else:
+            was = parent.threads
+            rid = {n: parent_ids[n] if t is was[n] else number(t[1:], len(ids))
+                   for n, t in st.threads.items()}
+        if self.others is None:
+            inside = {n for cls in self.classes for n in cls}
+            self.others = tuple(n for n in st.threads if n not in inside)
+        classes = self.classes
+        if len(classes) == 1:
+            cls = classes[0]
+            nums = [rid[n] for n in cls]
+            if len(set(nums)) == len(cls):
+                return _renamed_fields(st, dict(zip(cls, nums, strict=True)),
+                                       ((tuple(sorted(nums)),), tuple([rid[n] for n in self.others]))
+                                       ), self.full, rid
+        else:
+            tag = len(classes)
+            sub = {}
+            parts = []
+            for c, cls in enumerate(classes):
+                nums = [rid[n] * tag + c for n in cls]
+                if len(set(nums)) != len(cls):
+                    break
+                sub.update(zip(cls, nums, strict=True))
+                parts.append(tuple(sorted(nums)))
+            else:
+                return _renamed_fields(st, sub, (tuple(parts), tuple([rid[n] for n in self.others]))
+                                       ), self.full, rid
+        # tied threads: the full signatures decide the renaming (a flat tuple of numbers as threads)
+        mapping, size, _groups = _canonical_mapping(st, classes)
+        inv = {new: old for old, new in mapping.items()}
+        return _renamed_fields(st, mapping, tuple([rid[inv.get(n, n)] for n in st.threads])), size, rid
+
+
+def _renamed_fields(st: State, mapping: dict, threads: tuple) -> tuple:
+    """:meth:`State.key`'s fields of the state renamed by ``mapping``, with ``threads`` as its threads
+    field (the renamed records, or their numbers)."""
+    m = mapping.get
+    epolls = tuple([(e[0], e[1], tuple([m(x, x) for x in e[2]]), e[3]) if e[2] else e
+                    for e in st.epolls.values()])
+    queues = tuple([tuple([x if x[0] == "epoll" else (x[0], m(x[1], x[1]), x[2]) for x in q])
+                    for q in st.queues.values()])
+    heads = tuple([(src, (i, frozenset([m(x, x) for x in readers])))
+                   for src, (i, readers) in st.heads.items()]) if st.heads else ()
+    accept_order = tuple([m(x, x) for x in st.accept_order]) if st.accept_order else ()
+    epoch = frozenset([(c, m(x, x)) for c, x in st.epoch]) if st.epoch else st.epoch
+    return (
+        tuple(st.listeners.values()), tuple(st.streams.values()), epolls, queues, threads, st.kpc,
+        accept_order, epoch, st.props, st.started, st.split, heads, st.late, st.furthest, st.fdt,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _arrangements(cls: tuple, order: tuple, ties: tuple) -> tuple:
     """Every distinct renaming of one class: mappings old -> new, one per distinct placement of the
     tie groups (threads with equal signatures are interchangeable, so placing them differently among
     themselves gives the same state)."""
@@ -213,11 +285,9 @@ def _arrangements(cls: tuple, order: tuple, ties: list) -> list:
         out.append(mapping)
     return out
 
-
 @lru_cache(maxsize=256)
 def _placements(tie_of: tuple) -> tuple:
     return tuple(sorted(set(permutations(tie_of))))
-
 
 def renamed_outcome(kind: str, out: tuple, mapping: dict, names: tuple) -> tuple:
     """``Machine.outcome`` of the renamed state, from the outcome of the state itself: scenario outcomes
@@ -234,7 +304,6 @@ def renamed_outcome(kind: str, out: tuple, mapping: dict, names: tuple) -> tuple
     m = mapping.get
     return (tuple(per[pos[inv.get(n, n)]] for n in names), tuple(m(x, x) for x in order), *rest)
 
-
 def _outcome_view(st: State, mapping: dict) -> State:
     """Enough of the renamed state for ``Machine.outcome``: threads and accept order (the rest an
     outcome reads -- queues' lengths, split and reorder counts, properties -- has no thread names)."""
@@ -247,11 +316,10 @@ def _outcome_view(st: State, mapping: dict) -> State:
     s.accept_order = tuple(m(x, x) for x in st.accept_order)
     return s
 
-
 def renamings(st: State, classes: tuple) -> list:
     """One mapping (old name -> new name) per distinct state of ``st``'s orbit."""
     _mapping, _size, groups = _canonical_mapping(st, classes)
-    per_class = [_arrangements(cls, order, ties) for cls, order, ties in groups]
+    per_class = [_arrangements(cls, order, tuple(ties)) for cls, order, ties in groups]
     out = []
     for combo in product(*per_class):
         mapping = {}
@@ -259,6 +327,15 @@ def renamings(st: State, classes: tuple) -> list:
             mapping.update(part)
         out.append(mapping)
     return out
+
+@lru_cache(maxsize=64)
+def _every_renaming(classes: tuple) -> tuple:
+    """Every renaming of the threads within their classes (mappings old -> new, the identity first)."""
+    out = []
+    for perms in product(*(permutations(cls) for cls in classes)):
+        out.append({a: b for cls, perm in zip(classes, perms, strict=True)
+                    for a, b in zip(cls, perm, strict=True) if a != b})
+    return tuple(out)
 
 
 def members(st: State, classes: tuple) -> list:
@@ -270,53 +347,65 @@ def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_o
     """The symmetry-reduced breadth-first search (see the module docstring). Returns
     ``(schedules, states, outcomes, witnesses, shown)`` as :func:`epollkit.sim.explore.explore` needs."""
     root = setup.initial
-    k0, size0 = canonical(root, classes)
+    orbit = OrbitKeys(classes).key
+    k0, size0, ids0 = orbit(root)
     index = {k0: 0}  # canonical key -> orbit id
     parent = [(-1, None)]
     depth = [0]
     sizes = [size0]
     children: list = []
-    pending = {0: root}
+    pending = {0: (root, ids0)}
     order = deque([0])
     finals = []  # (id, leader state)
     while order:
         i = order.popleft()
-        st = pending.pop(i)
+        st, ids = pending.pop(i)
         moves = m.enabled(st)
         kids = []
         for move in moves:
             nxt = m.apply(st, move)
-            k, size = canonical(nxt, classes)
-            j = index.get(k)
-            if j is None:
-                j = len(parent)
+            k, size, nxt_ids = orbit(nxt, st, ids)
+            n = len(parent)
+            j = index.setdefault(k, n)  # one hash of the key, for a new orbit and a known one
+            if j == n:
                 if j >= budget:
                     raise too_many()
                 if guard is not None:
                     guard(j, len(order))
-                index[k] = j
                 parent.append((i, move))
                 depth.append(depth[i] + 1)
                 sizes.append(size)
-                pending[j] = nxt
+                pending[j] = (nxt, nxt_ids)
                 order.append(j)
             kids.append(j)
         children.append(kids)
         if not moves:
             finals.append((i, st))
     paths = paths_from_root(children, setup.name)  # schedules into the whole orbit
-    counts: dict = {}
     schedules = 0
-    thread_names = tuple(root.threads)
+    every = _every_renaming(classes)  # the orbit of a state with no two threads tied: all renamings
+    groups: dict = {}  # renamings (as item tuples) -> id, for orbits with ties
+    per_group: dict = {}  # (the leader's outcome, renamings id) -> schedules into each of the states
     for i, st in finals:
         schedules += paths[i]
-        group = renamings(st, classes)
-        each, rest = divmod(paths[i], len(group))
-        if rest or len(group) != sizes[i]:  # pragma: no cover - a broken symmetry would be a model bug
-            raise RuntimeError(f"{setup.name!r}: an orbit of {sizes[i]} states has {len(group)} distinct "
+        if sizes[i] == len(every):
+            gid = -1
+            size = len(every)
+        else:
+            group = tuple(tuple(mp.items()) for mp in renamings(st, classes))
+            gid = groups.setdefault(group, len(groups))
+            size = len(group)
+        each, rest = divmod(paths[i], size)
+        if rest or size != sizes[i]:  # pragma: no cover - a broken symmetry would be a model bug
+            raise RuntimeError(f"{setup.name!r}: an orbit of {sizes[i]} states has {size} distinct "
                                f"states and {paths[i]} schedules")
-        mine = m.outcome(st)
-        for mapping in group:
+        k = (m.outcome(st), gid)
+        per_group[k] = per_group.get(k, 0) + each
+    tied = {gid: [dict(items) for items in group] for group, gid in groups.items()}
+    counts: dict = {}
+    thread_names = tuple(root.threads)
+    for (mine, gid), each in per_group.items():
+        for mapping in every if gid == -1 else tied[gid]:
             out = renamed_outcome(setup.kind, mine, mapping, thread_names)
             counts[out] = counts.get(out, 0) + each
     outcomes = sorted(counts.items(), key=lambda kv: (-kv[1], repr(kv[0])))  # ties: a fixed order
