@@ -87,7 +87,8 @@ def raised_fd_limit(needed: int) -> Iterator[tuple[int, int]]:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-THREAD_HEADROOM = 64  # tasks left for everything else on the machine
+THREAD_HEADROOM = 64  # tasks left for everything else on the machine (kernel.threads-max, kernel.pid_max)
+OWN_HEADROOM = 8  # tasks left for this user / this cgroup besides the experiment (RLIMIT_NPROC, pids.max)
 
 
 def _read_int(path: str) -> int | None:
@@ -225,7 +226,8 @@ def thread_room() -> tuple[int, str]:
         limits["cgroup pids.max"] = pids_max - own
     if not limits:
         return NO_LIMIT, "no limit found"
-    name = min(limits, key=limits.get)
-    room = max(0, limits[name] - THREAD_HEADROOM)
+    rooms = {k: v - (THREAD_HEADROOM if k.startswith("kernel.") else OWN_HEADROOM) for k, v in limits.items()}
+    name = min(rooms, key=rooms.get)
+    room = max(0, rooms[name])
     desc = ", ".join(f"{k} leaves {v}" for k, v in limits.items())
     return room, f"{desc} ({tasks} tasks running; the tightest is {name})"
