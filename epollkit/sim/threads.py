@@ -102,12 +102,13 @@ def _sleep_in(st: State, w: World, name: str, call, log: list | None) -> ThreadS
 
 def _execute(w: World, st: State, t: Thread, call, resumed: bool, log: list | None):
     """Run ``call`` for thread ``t`` (resumed: it was woken and now re-polls). Returns
-    ``(thread, result)``; result is SLEEP when the thread must sleep."""
+    ``(changes, result)``: the fields of ``t`` to change (a dict, or None), and the call's result --
+    SLEEP when the thread must sleep. (The caller makes the new record once, with its own changes.)"""
     name = t.name
     if st.fdt is not None:  # descriptor mode: numbers resolve through the process's table
         done, res = fdtable.execute(w, st, t, call, log)
         if done is not fdtable.NOT_MINE:
-            return done, res
+            return (None if done is t else done._asdict()), res
         if res is not None:  # a read: through the number, to its description
             call = Read(res, call.nbytes)
     if isinstance(call, EpollWait):
@@ -117,43 +118,42 @@ def _execute(w: World, st: State, t: Thread, call, resumed: bool, log: list | No
             if st.fdt is not None:
                 evs = fdtable.label_events(st, name, evs)
         if evs:
-            return t._replace(returns=t.returns + 1, fresh=True, waited=True), evs
+            return dict(returns=t.returns + 1, fresh=True, waited=True), evs
         if call.timeout == 0:
-            return t._replace(waited=False), ()
-        return t, SLEEP
+            return dict(waited=False), ()
+        return None, SLEEP
     if isinstance(call, Poll):
         # do_poll() -> vfs_poll(): for an epoll fd, __ep_eventpoll_poll() (epollkit.sim.nested)
         if EPOLLIN in rules.poll_mask(st, call.fd, w, log):
-            return t._replace(returns=t.returns + 1, fresh=True, waited=True), 1
+            return dict(returns=t.returns + 1, fresh=True, waited=True), 1
         if call.timeout == 0:
-            return t._replace(waited=False), 0
-        return t, SLEEP
+            return dict(waited=False), 0
+        return None, SLEEP
     if isinstance(call, Accept):
         conn = rules.take_connection(st, call.fd)
         if conn is not None:
             st.accept_order = st.accept_order + (name,)
             if log is not None:
                 log.append(f"gets connection {conn}")
-            return t._replace(accepts=t.accepts + 1, fresh=False, tried=True,
-                              cycle=2 if t.cycle else 0,
-                              returns=t.returns + (1 if call.blocking else 0)), "ok"
+            return dict(accepts=t.accepts + 1, fresh=False, tried=True, cycle=2 if t.cycle else 0,
+                        returns=t.returns + (1 if call.blocking else 0)), "ok"
         if call.blocking:
             if log is not None and resumed:
                 log.append(f"{call.fd}'s accept queue is empty")
-            return t, SLEEP
+            return None, SLEEP
         _flag_eagain(st, t)
-        return t._replace(eagain=t.eagain + 1, fresh=False, tried=True), "EAGAIN"
+        return dict(eagain=t.eagain + 1, fresh=False, tried=True), "EAGAIN"
     if isinstance(call, Read):
         got = rules.take_bytes(st, call.fd, call.nbytes)
         if got is not None:
             n = got[1] - got[0]
             _note_split(w, st, call.fd, got, name)
-            return t._replace(reads=t.reads + 1, nbytes=t.nbytes + n, fresh=False, tried=True,
-                              cycle=2 if t.cycle else 0, pending=t.pending + (got,)), n
+            return dict(reads=t.reads + 1, nbytes=t.nbytes + n, fresh=False, tried=True,
+                        cycle=2 if t.cycle else 0, pending=t.pending + (got,)), n
         _flag_eagain(st, t)
-        return t._replace(eagain=t.eagain + 1, fresh=False, tried=True), "EAGAIN"
+        return dict(eagain=t.eagain + 1, fresh=False, tried=True), "EAGAIN"
     if isinstance(call, Ctl):
-        return t, rules.epoll_ctl(w, st, call.op, call.epoll, call.fd, call.events, log)
+        return None, rules.epoll_ctl(w, st, call.op, call.epoll, call.fd, call.events, log)
     if isinstance(call, Deliver):
         st.delivered = st.delivered + tuple((a, b, name) for a, b in t.pending)
         for a, b in t.pending:
@@ -163,7 +163,7 @@ def _execute(w: World, st: State, t: Thread, call, resumed: bool, log: list | No
         if log is not None:
             n = sum(b - a for a, b in t.pending)
             log.append(f"hands {n} byte{'s' if n != 1 else ''} on to the application")
-        return t._replace(pending=()), None
+        return dict(pending=()), None
     raise ModelError(f"unknown call {call!r}")
 
 
@@ -221,7 +221,7 @@ def thread_step(w: World, st: State, name: str, program, log: list | None) -> No
         st.threads[name] = transition(t, ThreadState.DONE)
         return
     inner: list | None = [] if log is not None else None
-    t, result = _execute(w, st, t, call, resumed, inner)
+    changes, result = _execute(w, st, t, call, resumed, inner)
     if result is SLEEP:
         # woken, and asleep again having accepted/read nothing: a wasted wake-up
         wasted = t.cycle == 1 and (resumed or t.tried)
@@ -237,12 +237,12 @@ def thread_step(w: World, st: State, name: str, program, log: list | None) -> No
             log.append("; ".join([head] + inner) + tail)
             log.append(CallFacts(call, SLEEP, resumed, wasted))
         return
-    local = program.after(t.local, call, result)
-    results = t.results + (result,) if program.records else t.results
-    if resumed:
-        t = transition(t, _RUNNING, local=local, results=results)
-    else:
-        t = t._replace(local=local, results=results)
+    if changes is None:
+        changes = {}
+    changes["local"] = program.after(t.local, call, result)
+    if program.records:
+        changes["results"] = t.results + (result,)
+    t = transition(t, _RUNNING, **changes) if resumed else t._replace(**changes)
     if log is not None:
         verb = "finishes" if resumed else "calls"
         log.append("; ".join([f"{verb} {call.label()}: {describe_result(call, result)}"] + inner))
