@@ -14,7 +14,7 @@ import pytest
 
 from .conftest import linux_only
 
-HERD = 6144  # old code: a storm in 4 of 4 runs here, in 6 of 8 at 4096; starting them takes 0.4 s
+HERD = 6144  # old code: a storm in every run here, in 6 of 8 at 4096; starting them takes 0.4-4 s
 
 
 @linux_only
@@ -24,7 +24,9 @@ def test_stopping_6144_epoll_waiters_woken_at_once_takes_about_a_second_not_a_gi
     leave: 6144 x ~50 us is 0.3 s of Python, and the measured teardown is 0.5-0.7 s on a 2-CPU
     machine whose CPUs another job keeps busy. With the default 5 ms switch interval the woken herd's
     GIL time-outs made the same teardown take 7.8 s, 18 s, 20 s and more than 90 s (CPU time 12-33 s;
-    once a false LeakError), so 3 s separates the two with room for a slow machine."""
+    once a false LeakError). The bound is on the process's own CPU time (user + system), which other
+    jobs on the machine do not inflate: the storm burns it in spurious GIL wake-ups, 3 s separates
+    the two; the wall time is only held to "finishes" (10 s), as a busy machine stretches it."""
     from epollkit.lab.harness import StopSignal, WorkerGroup, raised_fd_limit, thread_room
     from epollkit.lab.harness.experiment import stop_workers
 
@@ -68,7 +70,9 @@ def test_stopping_6144_epoll_waiters_woken_at_once_takes_about_a_second_not_a_gi
         took, burnt = time.monotonic() - t0, cpu() - c0
         assert not any(t.is_alive() for t in group._threads)
         assert sys.getswitchinterval() == interval, "the switch interval was not put back"
-        assert took < 3.0, f"stopping {HERD} woken workers took {took:.2f} s ({burnt:.2f} s of CPU)"
+        said = f"stopping {HERD} woken workers took {took:.2f} s and {burnt:.2f} s of this process's CPU"
+        assert burnt < 3.0, said + ": the woken threads fought for the GIL"
+        assert took < 10.0, said
 
 
 def test_a_worker_that_really_does_not_stop_is_still_reported_and_the_interval_put_back(no_leaks):  # F3
