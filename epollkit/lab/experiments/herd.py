@@ -95,6 +95,7 @@ STACK_SIZE = 128 * 1024  # per waiter; CPython 3.11+ keeps frames on the heap, s
 HOST = "127.0.0.1"
 DEFAULT_GAP = 0.02  # s of quiet after the herd is asleep again, before the next connect()
 BACKLOG = 4096  # capped by net.core.somaxconn
+WAVE = 512  # waiters per WorkerGroup and (but for `blocking`) per stop eventfd: woken a wave at a time
 
 
 # --------------------------------------------------------------------------------------- limits
@@ -130,8 +131,14 @@ def check_limits(strat: strategies.Strategy, most: int) -> None:
     if most > room:
         raise ResourceLimit(f"{most} waiters need {most} threads, but only {room} more are allowed here: "
                             f"{desc}")
+    check_fd_room(_fds_needed(strat, most), f"{most} {strat.name} waiters")
+
+
+def _fds_needed(strat: strategies.Strategy, most: int) -> int:
+    """An epoll instance per epoll waiter, a stop eventfd per wave (but for `blocking`), and a few."""
     per_waiter_fds = 1 if strat.wait == "epoll_wait" else 0
-    check_fd_room(most * per_waiter_fds + 8, f"{most} {strat.name} waiters")
+    waves = 0 if strat.wait == "accept" else -(-most // WAVE)
+    return most * per_waiter_fds + waves + 8
 
 
 # ---------------------------------------------------------------------------------- measurement
@@ -154,7 +161,9 @@ def herd_latency(
 
     strategy   how each waiter waits: ``select``, ``poll``, ``epoll-lt-private``, ``epoll-exclusive``
                or ``blocking`` (names of ``epollkit.strategies``)
-    deadline   seconds for the whole sweep; past it, everything is torn down and ExperimentTimeout raised
+    deadline   seconds for the whole sweep; past it, everything is torn down and ExperimentTimeout raised.
+               Teardown comes on top: about a second for 16 384 waiters (they are woken a wave of
+               ``WAVE`` at a time, so that the woken threads do not all queue for the GIL at once)
     gap        seconds of quiet between "every waiter is asleep again" and the next connect(), so that
                every connect starts from the same idle machine (Majkowski waited 1 s). On a virtual
                machine, waking a thread on an idle virtual CPU costs tens of µs, and a CPU that was busy
@@ -197,10 +206,9 @@ class _HerdRun:
     def execute(self) -> HerdLatencyResult:
         t0 = time.monotonic()
         self.end = t0 + self.deadline
-        per_waiter_fds = 1 if self.strat.wait == "epoll_wait" else 0
         points: list[dict] = []
         with ExitStack() as stack:
-            stack.enter_context(raised_fd_limit(self.counts[-1] * per_waiter_fds + 8))
+            stack.enter_context(raised_fd_limit(_fds_needed(self.strat, self.counts[-1])))
             self.stop = own(stack, StopSignal)
             self.stop_r = self.stop.fileno()
             self.listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
@@ -217,6 +225,7 @@ class _HerdRun:
 
             client = own(stack, lambda: ClientProcess("epollkit.lab.children.herd_client", [HOST, port]))
             client.wait_ready(timeout=self._left("the client to start"))
+            self.signals = stack.enter_context(ExitStack())  # the waves' stop eventfds: closed after
             stack.callback(self._teardown)  # runs first: stop and join the waiters
 
             for n in self.counts:
@@ -299,6 +308,8 @@ class _HerdRun:
                 return f"waiter {i} has not reached its {self.strat.wait}() yet"
         wait = self.strat.wait
         for i, tid in enumerate(self.tids[:n]):
+            if i % 256 == 255 and time.monotonic() >= self.end:  # 16 384 waiters take a second to read
+                return f"the deadline came with {i + 1} of {n} waiters checked"
             if not sleeps_in(tid, wait):
                 state, w = thread_state(tid), thread_wchan(tid)
                 if state not in "SD":
@@ -325,16 +336,29 @@ class _HerdRun:
     # ----------------------------------------------------------------------------- the waiters
 
     def _grow(self, n: int) -> None:
+        """Add waiters up to ``n``, a wave of at most ``WAVE`` at a time: each wave is a WorkerGroup
+        and (but for `blocking`, whose waiters only ``shutdown()`` wakes) has a stop eventfd of its own."""
+        while len(self.tids) < n:
+            try:
+                self._grow_wave(min(WAVE, n - len(self.tids)))
+            except ExperimentTimeout:  # name the sweep point, not the wave
+                started = sum(g.started for g in self.groups)
+                raise ExperimentTimeout(f"the deadline passed after starting {started} of {n} waiter "
+                                        "threads") from None
+
+    def _grow_wave(self, k: int) -> None:
         start = len(self.tids)
-        k = n - start
-        if k <= 0:
-            return
+        stop = self.stop if self.strat.wait == "accept" else own(self.signals, StopSignal)
+        if self.strat.wait == "select" and stop.fileno() >= FD_SETSIZE:
+            raise ResourceLimit(f"select() cannot watch fd {stop.fileno()}: this process already uses fd "
+                                f"numbers up to FD_SETSIZE ({FD_SETSIZE})")
         if self.strat.wait == "epoll_wait":
             for _ in range(k):
                 ep = select.epoll()
                 self.epolls.append(ep)
-                # The stop eventfd, without EPOLLEXCLUSIVE: one write wakes every (private) instance.
-                self.stop.watch(ep)
+                # The wave's stop eventfd, without EPOLLEXCLUSIVE: one write wakes every (private)
+                # instance of the wave.
+                stop.watch(ep)
                 # Registration order is wake order for EPOLLEXCLUSIVE: ep_ptable_queue_proc() adds
                 # exclusive entries at the tail, __wake_up_common() scans from the head.
                 ep.register(self.lfd, self.flags)
@@ -343,7 +367,7 @@ class _HerdRun:
         for counter in (self.returns, self.accepts, self.eagain):
             counter.extend([0] * k)
         group = WorkerGroup(k, lambda i, g, base=start: self._waiter(base + i, i, g), name=f"herd-{start}",
-                            stop=self.stop)  # one stop signal for every group
+                            stop=stop)
         self.groups.append(group)
         old = threading.stack_size(STACK_SIZE)  # process-wide: applies to threads started meanwhile
         try:
@@ -353,8 +377,23 @@ class _HerdRun:
 
     @uninterruptible
     def _teardown(self) -> None:
+        """Stop the waiters. `blocking`: one ``shutdown()`` wakes them all. The others: a wave at a
+        time (its own stop eventfd, then its joins), so that at most ``WAVE`` woken threads queue for
+        the GIL at once; 16 384 woken together took from 15 s to minutes to hand it round (see
+        :mod:`epollkit.lab.harness.gil`). Every wave is stopped even if one leaks; the first error is
+        raised after."""
         try:
-            stop_workers(self.stop, *self.groups, listeners=[self.listener])
+            if self.strat.wait == "accept":
+                stop_workers(self.stop, *self.groups, listeners=[self.listener])
+                return
+            first: BaseException | None = None
+            for group in self.groups:
+                try:
+                    stop_workers(group.stop, group)
+                except BaseException as exc:  # noqa: BLE001 - re-raised once every wave is stopped
+                    first = first or exc
+            if first is not None:
+                raise first
         finally:
             for ep in reversed(self.epolls):
                 ep.close()
@@ -371,7 +410,8 @@ class _HerdRun:
 
     def _waiter(self, i: int, local: int, group: WorkerGroup) -> None:
         self.tids[i] = threading.get_native_id()
-        wait, lfd, stop_r, stop = self.strat.wait, self.lfd, self.stop_r, self.stop
+        stop = group.stop  # the wave's stop signal
+        wait, lfd, stop_r = self.strat.wait, self.lfd, stop.fileno()
         waiting, returns = self.waiting, self.returns
         group.mark_ready(local)
         if wait == "accept":

@@ -222,6 +222,11 @@ class WorkerGroup:
         finally:
             threading.stack_size(old)
 
+    @property
+    def started(self) -> int:
+        """How many of the threads were started (all of them unless :meth:`start` stopped early)."""
+        return sum(1 for t in self._threads if t.ident is not None)
+
     def wait_blocked(self, timeout: float, settle: float = 0.02) -> bool:
         return wait_until_blocked(self.tids, timeout=timeout, settle=settle, ready=self.all_ready)
 

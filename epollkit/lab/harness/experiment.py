@@ -15,7 +15,8 @@ The teardown (:func:`stop_workers`) is the one order: set the stop signal (flag,
 ``shutdown()`` every listener (wakes threads blocked in ``accept()``: ``inet_shutdown()`` ->
 ``inet_csk_listen_stop()``; ``close()`` alone does not) -> the experiment's own ``then`` (e.g. stop
 a sender) -> join, writing the stop eventfd again while a worker is still asleep -> the stack closes
-everything else in reverse -> :class:`LeakError` if a thread is left.
+everything else in reverse -> :class:`LeakError` if a thread is left. From the stop signal to the
+last join the GIL's switch interval is raised with the number of workers (:mod:`.gil`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from contextlib import ExitStack
 
 from ...errors import ExperimentTimeout
 from .core import WorkerGroup
+from .gil import patient_gil
 from .interrupts import uninterruptible
 from .stop import StopSignal
 
@@ -33,17 +35,20 @@ from .stop import StopSignal
 @uninterruptible
 def stop_workers(stop: StopSignal, *groups: WorkerGroup, listeners: Sequence[socket.socket] = (),
                  then: Callable[[], None] | None = None) -> None:
-    """Stop every worker of ``groups`` in the one order (see the module docstring)."""
-    stop.set()
-    for sock in listeners:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)  # wakes threads blocked in accept() (EINVAL)
-        except OSError:
-            pass
-    if then is not None:
-        then()
-    for group in groups:
-        group.join()  # re-pokes the stop eventfd while a worker is alive
+    """Stop every worker of ``groups`` in the one order (see the module docstring), with the GIL
+    patient while they all leave at once (:mod:`.gil`: thousands of woken threads would otherwise
+    take minutes to hand it round)."""
+    with patient_gil(sum(g.count for g in groups)):
+        stop.set()
+        for sock in listeners:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes threads blocked in accept() (EINVAL)
+            except OSError:
+                pass
+        if then is not None:
+            then()
+        for group in groups:
+            group.join()  # re-pokes the stop eventfd while a worker is alive
 
 
 def start_workers(stack: ExitStack, count: int, target: Callable[[int, WorkerGroup], None], *, name: str,
