@@ -129,7 +129,7 @@ def _orbit_partitions_agree(setup, limit: int) -> int:
     classes = symmetry.classes_of(setup)
     if not classes:
         return 0, 0
-    keys = symmetry.OrbitKeys(classes)
+    keys = symmetry.OrbitKeys(classes, setup.programs)  # as the search makes them
     m = sim.machine.Machine(setup)
     ref_to_fast, fast_to_ref = {}, {}
     seen = {setup.initial.key()}
@@ -162,6 +162,7 @@ def test_the_search_orbit_keys_split_states_as_the_reference_canonical_key_does(
 def test_the_search_orbit_keys_agree_on_strategy_runs_with_ties_and_partial_reads():
     for setup, states in ((sim.read_setup("lt", 3, 2, 100, 64, kernel="newest"), 1000),
                           (sim.accept_setup("epoll-lt", 4, 2, kernel="newest"), 1000),
-                          (sim.accept_setup("blocking", 4, 2, kernel="newest"), 437)):  # all of them
+                          (sim.accept_setup("blocking", 4, 2, kernel="newest"), 437),  # all of them
+                          (sim.accept_setup("poll", 3, 2, kernel="newest"), 1000)):  # names on a listener
         compared, tied = _orbit_partitions_agree(setup, 1000)
         assert compared == states and tied > 0, (setup.name, compared, tied)

@@ -35,7 +35,7 @@ from math import factorial
 
 from .graph import paths_from_root
 from .state import State
-from .threads import CallList
+from .threads import Accept, CallList, Poll
 
 
 def program_signature(program):
@@ -48,6 +48,20 @@ def program_signature(program):
     if name == "ReadLoop":
         return ("read", program.s.name, program.ep, program.fd, program.n)
     return None
+
+def waits_on_a_source(program) -> bool:
+    """Whether the thread may sleep on a listener's or stream's own wait queue (a blocking ``accept()``,
+    ``select()``/``poll()``: ``threads._sleep_in``), so that wait queues may hold its name. (Else they
+    hold only epoll items, and a renaming leaves them as they are.) Unknown programs: True."""
+    if isinstance(program, CallList):
+        return any(isinstance(c, Poll) or (isinstance(c, Accept) and c.blocking) for c in program.calls)
+    name = type(program).__name__
+    if name == "ReadLoop":
+        return False
+    if name == "AcceptLoop":
+        return program.s.wait != "epoll_wait"
+    return True
+
 
 def classes_of(setup) -> tuple:
     """The classes of interchangeable threads (each a tuple of names in file order, size >= 2), or ()
@@ -194,10 +208,12 @@ class OrbitKeys:
     checks this on every scenario). Keys of two ``OrbitKeys`` are not comparable (their numbering
     differs)."""
 
-    __slots__ = ("classes", "ids", "full", "others")
+    __slots__ = ("classes", "ids", "full", "others", "queues")
 
-    def __init__(self, classes: tuple):
+    def __init__(self, classes: tuple, programs: dict | None = None):
         self.classes = classes
+        # whether a class's threads may sit on a source's wait queue (unknown programs: they may)
+        self.queues = programs is None or any(waits_on_a_source(programs[n]) for c in classes for n in c)
         self.ids: dict = {}
         self.full = 1  # the orbit size of a state with no tied threads
         for cls in classes:
@@ -214,8 +230,10 @@ class OrbitKeys:
             rid = {n: number(t[1:], len(ids)) for n, t in st.threads.items()}
         else:
             was = parent.threads
-            rid = {n: parent_ids[n] if t is was[n] else number(t[1:], len(ids))
-                   for n, t in st.threads.items()}
+            rid = dict(parent_ids)
+            for n, t in st.threads.items():
+                if t is not was[n]:
+                    rid[n] = number(t[1:], len(ids))
         if self.others is None:
             inside = {n for cls in self.classes for n in cls}
             self.others = tuple(n for n in st.threads if n not in inside)
@@ -225,8 +243,8 @@ class OrbitKeys:
             nums = [rid[n] for n in cls]
             if len(set(nums)) == len(cls):
                 return _renamed_fields(st, dict(zip(cls, nums, strict=True)),
-                                       ((tuple(sorted(nums)),), tuple([rid[n] for n in self.others]))
-                                       ), self.full, rid
+                                       ((tuple(sorted(nums)),), tuple([rid[n] for n in self.others])),
+                                       self.queues), self.full, rid
         else:
             tag = len(classes)
             sub = {}
@@ -238,22 +256,23 @@ class OrbitKeys:
                 sub.update(zip(cls, nums, strict=True))
                 parts.append(tuple(sorted(nums)))
             else:
-                return _renamed_fields(st, sub, (tuple(parts), tuple([rid[n] for n in self.others]))
-                                       ), self.full, rid
+                return _renamed_fields(st, sub, (tuple(parts), tuple([rid[n] for n in self.others])),
+                                       self.queues), self.full, rid
         # tied threads: the full signatures decide the renaming (a flat tuple of numbers as threads)
         mapping, size, _groups = _canonical_mapping(st, classes)
         inv = {new: old for old, new in mapping.items()}
         return _renamed_fields(st, mapping, tuple([rid[inv.get(n, n)] for n in st.threads])), size, rid
 
 
-def _renamed_fields(st: State, mapping: dict, threads: tuple) -> tuple:
+def _renamed_fields(st: State, mapping: dict, threads: tuple, queues: bool = True) -> tuple:
     """:meth:`State.key`'s fields of the state renamed by ``mapping``, with ``threads`` as its threads
-    field (the renamed records, or their numbers)."""
+    field (the renamed records, or their numbers). ``queues`` False: the sources' wait queues hold no
+    renamed thread (:func:`waits_on_a_source`), so they are taken as they are."""
     m = mapping.get
     epolls = tuple([(e[0], e[1], tuple([m(x, x) for x in e[2]]), e[3]) if e[2] else e
                     for e in st.epolls.values()])
-    queues = tuple([tuple([x if x[0] == "epoll" else (x[0], m(x[1], x[1]), x[2]) for x in q])
-                    for q in st.queues.values()])
+    queues = (tuple([tuple([x if x[0] == "epoll" else (x[0], m(x[1], x[1]), x[2]) for x in q])
+                     for q in st.queues.values()]) if queues else tuple(st.queues.values()))
     heads = tuple([(src, (i, frozenset([m(x, x) for x in readers])))
                    for src, (i, readers) in st.heads.items()]) if st.heads else ()
     accept_order = tuple([m(x, x) for x in st.accept_order]) if st.accept_order else ()
@@ -347,7 +366,7 @@ def explore_reduced(setup, budget: int, classes: tuple, m, names, replay, path_o
     """The symmetry-reduced breadth-first search (see the module docstring). Returns
     ``(schedules, states, outcomes, witnesses, shown)`` as :func:`epollkit.sim.explore.explore` needs."""
     root = setup.initial
-    orbit = OrbitKeys(classes).key
+    orbit = OrbitKeys(classes, setup.programs).key
     k0, size0, ids0 = orbit(root)
     index = {k0: 0}  # canonical key -> orbit id
     parent = [(-1, None)]
