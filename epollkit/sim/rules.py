@@ -52,7 +52,13 @@ def item_poll(st: State, it: Item, w: World | None = None, log: list | None = No
     if not it.armed:
         return ()
     mask = poll_mask(st, it.fd, w, log)
-    return tuple(b for b in EVENT_BITS if b in mask and b in it.events)
+    bits = _BITS.get((mask, it.events))
+    if bits is None:
+        bits = _BITS[(mask, it.events)] = tuple(b for b in EVENT_BITS if b in mask and b in it.events)
+    return bits
+
+
+_BITS: dict = {}  # (poll mask, requested events) -> reported bits: a handful of pairs, asked for again and again
 
 
 # ------------------------------------------------------------------------------------------ wake-ups
@@ -268,33 +274,33 @@ def ep_send_events(w: World, st: State, ep: str, maxevents: int, log: list | Non
     Returns a tuple of ``(fd, (flag, ...))``.
     """
     e = st.epolls[ep]
-    todo = list(zip(e.rdllist, e.rdcause, strict=True))
-    todo.reverse()  # taken from the end: the head of the ready list first
+    rdllist, rdcause = e.rdllist, e.rdcause
     out = []
-    requeue = []
-    items = {it.fd: it for it in e.items}
-    disarmed = False
+    requeue = []  # (fd, cause): level-triggered items go back at the tail with the cause that queued them
+    disarmed = {}  # fd -> its ONESHOT item, disarmed
     dropped = []
-    while todo and len(out) < maxevents:
-        fd, cause = todo.pop()
-        it = items[fd]
+    k = 0
+    while k < len(rdllist) and len(out) < maxevents:
+        fd = rdllist[k]
+        cause = rdcause[k]
+        k += 1
+        it = e.item(fd)
         bits = item_poll(st, it, w, log)
         if not bits:
             dropped.append(fd)
             continue
         out.append((fd, bits))
         if EPOLLONESHOT in it.events:
-            items[fd] = it._replace(armed=False)
-            disarmed = True
+            disarmed[fd] = it._replace(armed=False)
         elif EPOLLET not in it.events:
-            requeue.append((fd, cause))  # keeps the cause of the event that queued it
-    todo.reverse()
-    left = todo + requeue
+            requeue.append((fd, cause))
+    # what was not harvested stays at the head (beyond maxevents), then the re-queued ones
     e = e._replace(
-        items=tuple([items[it.fd] for it in e.items]) if disarmed else e.items,
-        rdllist=tuple([fd for fd, _c in left]),
-        rdcause=tuple([c for _fd, c in left]),
+        items=tuple([disarmed.get(it.fd, it) for it in e.items]) if disarmed else e.items,
+        rdllist=rdllist[k:] + tuple([fd for fd, _c in requeue]),
+        rdcause=rdcause[k:] + tuple([c for _fd, c in requeue]),
     )
+    items = {it.fd: it for it in e.items} if log is not None or st.fdt is not None else None
     st.epolls[ep] = e
     if log is not None:
         if dropped:
