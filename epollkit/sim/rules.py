@@ -58,7 +58,7 @@ def item_poll(st: State, it: Item, w: World | None = None, log: list | None = No
     return bits
 
 
-_BITS: dict = {}  # (poll mask, requested events) -> reported bits: a handful of pairs, asked for again and again
+_BITS: dict = {}  # (poll mask, requested events) -> reported bits: a handful of pairs, asked for often
 
 
 # ------------------------------------------------------------------------------------------ wake-ups

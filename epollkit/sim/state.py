@@ -161,7 +161,8 @@ def transition(t: Thread, to: ThreadState, **changes) -> Thread:
     ``changes``: other fields to set in the same step (one copy of the record instead of two)."""
     if to not in _TRANSITIONS[t.state]:
         raise ModelError(f"thread {t.name}: {t.state.value} -> {to.value} is not a valid transition")
-    return t._replace(state=to, **changes)
+    changes["state"] = to  # (``changes`` is this call's own dict)
+    return t._replace(**changes)
 
 
 @dataclass(frozen=True)
