@@ -242,7 +242,8 @@ class OrbitKeys:
             cls = classes[0]
             nums = [rid[n] for n in cls]
             if len(set(nums)) == len(cls):
-                return _renamed_fields(st, dict(zip(cls, nums, strict=True)),
+                # every thread in the class: the numbers by name are the substitution itself
+                return _renamed_fields(st, dict(zip(cls, nums, strict=True)) if self.others else rid,
                                        ((tuple(sorted(nums)),), tuple([rid[n] for n in self.others])),
                                        self.queues), self.full, rid
         else:
