@@ -29,8 +29,17 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)  ## open JupyterLab on the first notebook
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) notebooks/00_start_here.ipynb
 
+# make test runs the suite in two parts. First the tests that execute the notebooks in kernels of their own
+# and mostly wait for them -- in JupyterLab in Chromium (live), on a simulated machine without epoll and on
+# Windows and macOS (recorded results) -- and the book and Binder builds: two pytest workers
+# (pytest-xdist), the browser's notebooks in one of them. Then everything else one test at a time: the live
+# measurements, and every notebook under nbval against its committed outputs.
+KERNEL_TESTS := tests/test_browser.py tests/test_no_epoll.py tests/test_other_platforms.py tests/test_site.py \
+                tests/test_binder.py
+
 test: $(TEST_STAMP) lint  ## every unit test, every notebook (nbval), the book built and read in Chromium
-	$(PY) -m pytest tests notebooks $(NBVAL)
+	$(PY) -m pytest -n 2 --dist loadgroup $(KERNEL_TESTS)
+	$(PY) -m pytest tests notebooks $(NBVAL) $(addprefix --ignore=,$(KERNEL_TESTS))
 
 unit: $(TEST_STAMP)
 	$(PY) -m pytest tests

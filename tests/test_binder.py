@@ -51,8 +51,8 @@ def test_binder_requirements_are_the_tested_ranges_plus_the_package():
 
 
 # Tools only `make test` / `make site` need: a reader (and the Binder image) does not install them.
-TEST_ONLY = ("pytest-timeout", "ruff", "playwright", "jupyter-repo2docker", "sphinx", "myst-nb",
-             "sphinx-book-theme")
+TEST_ONLY = ("pytest-timeout", "pytest-xdist", "ruff", "playwright", "jupyter-repo2docker", "sphinx",
+             "myst-nb", "sphinx-book-theme")
 
 
 def names(lines: list[str]) -> set[str]:

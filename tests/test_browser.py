@@ -28,7 +28,8 @@ from ._jupyterlab import (
 )
 from ._readers import NOTEBOOK_IDS, NOTEBOOKS, ROOT, error_outputs
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# one pytest-xdist worker drives JupyterLab for every notebook (make test runs two workers)
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 OUT = ROOT / "test-output" / "screenshots"
 

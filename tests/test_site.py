@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT / "book"))
 import epollkit_book  # noqa: E402
 
 OUT = ROOT / "test-output" / "site"
+# the book is built once per pytest process: keep its tests on one pytest-xdist worker (make test)
+pytestmark = pytest.mark.xdist_group("site")
 PAGES = ["index.md"] + [p for part in epollkit_book.pages(ROOT).values() for p in part]
 NOTEBOOK_PAGES = [p for p in PAGES if p.endswith(".ipynb")]
 PHONE = {"width": 390, "height": 844}
