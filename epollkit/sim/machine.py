@@ -180,7 +180,7 @@ class Machine:
                 s.epoch = frozenset(p for p in s.epoch if p[0] in live)
         if not s.started and all(t.state in _RESTING for t in s.threads.values()):
             s.started = True
-        if self.is_terminal(s):
+        if s.kpc >= self.n_events and self.is_terminal(s):
             extra = properties.terminal(self, s)
             if extra - s.props:
                 s.props = s.props | extra

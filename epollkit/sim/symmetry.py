@@ -244,7 +244,8 @@ class OrbitKeys:
             if len(set(nums)) == len(cls):
                 # every thread in the class: the numbers by name are the substitution itself
                 return _renamed_fields(st, dict(zip(cls, nums, strict=True)) if self.others else rid,
-                                       ((tuple(sorted(nums)),), tuple([rid[n] for n in self.others])),
+                                       ((tuple(sorted(nums)),),
+                                        tuple([rid[n] for n in self.others]) if self.others else ()),
                                        self.queues), self.full, rid
         else:
             tag = len(classes)
