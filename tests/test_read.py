@@ -157,9 +157,13 @@ def test_the_sender_runs_in_its_own_process_by_default():
 @linux_only
 def test_one_message_to_one_reader_counts_one_wake_up_and_not_the_teardown():
     # the reader sleeps in epoll_wait(), is woken once, reads, re-arms and sleeps again; the stop that
-    # wakes it at teardown (and the start-up) are outside the counted interval
-    r = read("oneshot", 1, 1)
-    assert r.kernel_wakeups == 1
+    # wakes it at teardown (and the start-up) are outside the counted interval. A sleep on the GIL inside
+    # the interval counts too (the module docstring; measured here in 1 run of 200), so: never fewer
+    # than 1, and exactly 1 in most runs -- if the teardown's wake-up were counted, no run would show 1.
+    counts = []
+    while len(counts) < 5 and counts.count(1) < 2:
+        counts.append(read("oneshot", 1, 1).kernel_wakeups)
+    assert min(counts) >= 1 and counts.count(1) >= 2, counts
 
 
 @linux_only
