@@ -208,17 +208,20 @@ class OrbitKeys:
     checks this on every scenario). Keys of two ``OrbitKeys`` are not comparable (their numbering
     differs)."""
 
-    __slots__ = ("classes", "ids", "full", "others", "queues")
+    __slots__ = ("classes", "ids", "full", "others", "whole", "queues")
 
-    def __init__(self, classes: tuple, programs: dict | None = None):
+    def __init__(self, classes: tuple, programs: dict):
+        """``programs``: the setup's, thread name -> program (names in state order)."""
         self.classes = classes
-        # whether a class's threads may sit on a source's wait queue (unknown programs: they may)
-        self.queues = programs is None or any(waits_on_a_source(programs[n]) for c in classes for n in c)
         self.ids: dict = {}
         self.full = 1  # the orbit size of a state with no tied threads
         for cls in classes:
             self.full *= factorial(len(cls))
-        self.others: tuple | None = None  # threads in no class (known at the first state)
+        inside = {n for cls in classes for n in cls}
+        self.others = tuple(n for n in programs if n not in inside)  # threads in no class
+        self.whole = len(classes) == 1 and not self.others
+        # whether a class's threads may sit on a source's wait queue
+        self.queues = any(waits_on_a_source(programs[n]) for n in inside)
 
     def key(self, st: State, parent: State | None = None, parent_ids: dict | None = None) -> tuple:
         """``(key, orbit size, record numbers)``. ``parent``, ``parent_ids``: the state ``st`` was made
@@ -234,34 +237,22 @@ class OrbitKeys:
             for n, t in st.threads.items():
                 if t is not was[n]:
                     rid[n] = number(t[1:], len(ids))
-        if self.others is None:
-            inside = {n for cls in self.classes for n in cls}
-            self.others = tuple(n for n in st.threads if n not in inside)
-        classes = self.classes
-        if len(classes) == 1:
-            cls = classes[0]
-            nums = [rid[n] for n in cls]
-            if len(set(nums)) == len(cls):
-                # every thread in the class: the numbers by name are the substitution itself
-                return _renamed_fields(st, dict(zip(cls, nums, strict=True)) if self.others else rid,
-                                       ((tuple(sorted(nums)),),
-                                        tuple([rid[n] for n in self.others]) if self.others else ()),
-                                       self.queues), self.full, rid
+        tag = len(self.classes)  # a class's numbers are tagged with it: two classes never share one
+        parts = []
+        for c, cls in enumerate(self.classes):
+            nums = [rid[n] * tag + c for n in cls]
+            if len(set(nums)) != len(cls):  # tied threads
+                break
+            parts.append((cls, nums))
         else:
-            tag = len(classes)
-            sub = {}
-            parts = []
-            for c, cls in enumerate(classes):
-                nums = [rid[n] * tag + c for n in cls]
-                if len(set(nums)) != len(cls):
-                    break
-                sub.update(zip(cls, nums, strict=True))
-                parts.append(tuple(sorted(nums)))
-            else:
-                return _renamed_fields(st, sub, (tuple(parts), tuple([rid[n] for n in self.others])),
-                                       self.queues), self.full, rid
+            # one class holding every thread: the numbers by name are the substitution itself
+            sub = rid if self.whole else {n: x for cls, nums in parts
+                                          for n, x in zip(cls, nums, strict=True)}
+            threads = (tuple([tuple(sorted(nums)) for _cls, nums in parts]),
+                       tuple([rid[n] for n in self.others]))
+            return _renamed_fields(st, sub, threads, self.queues), self.full, rid
         # tied threads: the full signatures decide the renaming (a flat tuple of numbers as threads)
-        mapping, size, _groups = _canonical_mapping(st, classes)
+        mapping, size, _groups = _canonical_mapping(st, self.classes)
         inv = {new: old for old, new in mapping.items()}
         return _renamed_fields(st, mapping, tuple([rid[inv.get(n, n)] for n in st.threads])), size, rid
 
