@@ -1,12 +1,13 @@
 """RLIMIT_NPROC as an unprivileged user sees it (finding F15 of the December 2026 reliability campaign).
 
-Root is exempt from RLIMIT_NPROC (``copy_process()`` in kernel/fork.c counts the new task against its
-real user's ``UCOUNT_RLIMIT_NPROC`` and lets it past when that user is ``INIT_USER`` or the task has
-CAP_SYS_RESOURCE or CAP_SYS_ADMIN), so a test run as root cannot meet the limit by lowering it. Here a forked child first becomes
-an ordinary user (``nobody``, when the tests run as root; the same user otherwise), lowers its
-RLIMIT_NPROC to a few more tasks than that user runs, and asks the CLI for more worker threads than
-that: one line naming the limit, exit 1, and nothing started (no socket, no process). Everything the
-child runs is imported before the fork: ``nobody`` may not be able to read the interpreter's own files.
+Root is exempt from RLIMIT_NPROC (``copy_process()`` in kernel/fork.c counts the new task against its real
+user's ``UCOUNT_RLIMIT_NPROC`` and lets it past when that user is ``INIT_USER`` or the task has
+CAP_SYS_RESOURCE or CAP_SYS_ADMIN), so a test run as root cannot meet the limit by lowering it. Here a
+forked child first becomes an ordinary user (``nobody``, when the tests run as root; the same user
+otherwise), lowers its RLIMIT_NPROC to a few more tasks than that user runs, and asks the CLI for more
+worker threads than that: one line naming the limit, exit 1, and nothing started (no socket, no process).
+Everything the child runs is imported before the fork: ``nobody`` may not be able to read the
+interpreter's own files.
 """
 
 from __future__ import annotations
