@@ -25,7 +25,7 @@ from ...analysis.uring import summarize_uring
 from ...errors import ExperimentTimeout, LeakError
 from ...records.uring import UringAcceptResult
 from ...system import kernel_release
-from ..harness import JOIN_TIMEOUT_S, ClientProcess
+from ..harness import JOIN_TIMEOUT_S, ClientProcess, settled
 
 HOST = "127.0.0.1"
 BACKLOG = 4096
@@ -50,17 +50,7 @@ def _asleep(pid: int) -> bool:
 
 
 def _all_asleep(pids, timeout: float, settle: float = 0.02) -> bool:
-    deadline, calm = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        now = time.monotonic()
-        if all(_asleep(p) for p in pids):
-            calm = calm or now
-            if now - calm >= settle:
-                return True
-        else:
-            calm = None
-        time.sleep(0.002)
-    return False
+    return settled(lambda: all(_asleep(p) for p in pids), timeout=timeout, settle=settle)
 
 
 def _cpu_ns(pid: int) -> int | None:

@@ -15,6 +15,7 @@ from .core import (
     WorkerGroup,
     asleep_in_wait,
     require_linux,
+    settled,
     sleeps_in,
     thread_state,
     thread_wchan,
@@ -64,4 +65,5 @@ __all__ = [
     "vmrss_kib",
     "voluntary_switches",
     "wait_until_blocked",
+    "settled",
 ]

@@ -125,10 +125,16 @@ def wait_until_blocked(
     '0'), only the state is checked. ``ready`` (optional) must also be true (e.g. "every worker has
     entered its wait loop"). Returns False at ``timeout``.
     """
+    return settled(lambda: (ready is None or ready()) and all(asleep_in_wait(t) for t in tids),
+                   timeout=timeout, settle=settle)
+
+
+def settled(check: Callable[[], bool], *, timeout: float, settle: float) -> bool:
+    """Poll ``check`` every 2 ms until it has held for ``settle`` s without a break; False at ``timeout``."""
     deadline = time.monotonic() + timeout
     calm_since = None
     while time.monotonic() < deadline:
-        ok = (ready is None or ready()) and all(asleep_in_wait(t) for t in tids)
+        ok = check()
         now = time.monotonic()
         if ok:
             calm_since = calm_since or now
