@@ -79,8 +79,22 @@ def execute_without_epoll(path, *, prelude: str | None = None, env: dict | None 
 
 
 def text_of(outputs) -> str:
-    """What the outputs say, tracebacks left out (they quote source code)."""
-    return "\n".join(output_text(o) for o in outputs if o.get("output_type") != "error")
+    """What the outputs say, tracebacks left out (they quote source code). Consecutive pieces of one
+    stream are joined as the reader sees them: ``print(a, b)`` writes ``a``, the space and ``b`` one by
+    one, and a kernel that flushes in between (a busy machine) leaves them in two stream outputs."""
+    parts: list[str] = []
+    last = None
+    for o in outputs:
+        if o.get("output_type") == "error":
+            last = None
+            continue
+        stream = o.get("name") if o.get("output_type") == "stream" else None
+        if stream is not None and stream == last:
+            parts[-1] += output_text(o)
+        else:
+            parts.append(output_text(o))
+        last = stream
+    return "\n".join(parts)
 
 
 @pytest.fixture(scope="module")
