@@ -160,3 +160,97 @@ def test_a_signal_inside_a_deferred_window_is_delivered_when_it_closes():
     assert steps == ["finished the window"]
     assert signal.getsignal(signal.SIGALRM) is old
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _SignalAfterAcquire:
+    """Stands in for a Popen's ``_waitpid_lock``: the first ``acquire()`` that succeeds then runs the
+    current SIGINT handler, as a Ctrl-C arriving just then would at the eval-breaker check after the
+    call -- one bytecode before ``poll()``/``wait()`` enter the ``try:`` that releases the lock."""
+
+    def __init__(self, lock):
+        self.lock, self.fired = lock, False
+
+    def acquire(self, *args, **kw):
+        got = self.lock.acquire(*args, **kw)
+        if got and not self.fired:
+            self.fired = True
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+        return got
+
+    def release(self):
+        self.lock.release()
+
+    def locked(self):
+        return self.lock.locked()
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+@linux_only
+def test_ctrl_c_just_after_popen_takes_its_waitpid_lock_still_reaps_the_client():
+    """Found by the sweep in CI (a zombie left by `accept blocking`): a KeyboardInterrupt between
+    ``_waitpid_lock.acquire()`` and its ``try:`` inside ``Popen.wait()`` kept the lock for good."""
+    import socket
+
+    from epollkit.lab.harness import ClientProcess
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    before = snapshot()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = ClientProcess("epollkit.lab.children.connect",
+                               ["connect", "127.0.0.1", listener.getsockname()[1], 1, 0])
+        try:
+            client.wait_ready()
+            lock = client.proc._waitpid_lock = _SignalAfterAcquire(client.proc._waitpid_lock)
+            client.go()
+            with pytest.raises(KeyboardInterrupt):
+                client.result(timeout=5.0)  # the JSON line, then the wait for the child's exit
+            assert lock.fired
+        finally:
+            client.close()  # a held lock: LeakError("did not exit") after 5 s, and a zombie
+    assert not lock.locked()
+    assert client.proc.returncode is not None
+    assert not _left_behind(before, settle=1.0)
+
+
+class _SignalAfterPop(list):
+    """Stands in for an ExitStack's callback list: the first ``pop()`` runs the current SIGINT
+    handler, as a Ctrl-C arriving just then would at the check after the call, one bytecode before
+    ``ExitStack.__exit__`` enters the ``try:`` around the callback it popped."""
+
+    fired = False
+
+    def pop(self, *args):
+        item = super().pop(*args)
+        if not self.fired:
+            self.fired = True
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+        return item
+
+
+@pytest.mark.parametrize("unwinding", ["ExitStack", "Teardown"])
+def test_ctrl_c_in_the_middle_of_unwinding_still_closes_everything(unwinding):
+    """ExitStack drops the popped callback and every one before it; the harness's Teardown does not."""
+    import contextlib
+
+    from epollkit.lab.harness import Teardown
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    closed = []
+    stack_type = Teardown if unwinding == "Teardown" else contextlib.ExitStack
+    with pytest.raises(KeyboardInterrupt):
+        with stack_type() as stack:
+            for name in ("pipe", "socket", "thread", "child"):
+                stack.callback(closed.append, name)
+            stack._exit_callbacks = _SignalAfterPop(stack._exit_callbacks)
+    if unwinding == "ExitStack":
+        assert closed == []  # the reason Teardown exists: all four left behind
+    else:
+        assert closed == ["child", "thread", "socket", "pipe"]

@@ -22,7 +22,6 @@ import select
 import socket
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass
 
 from ... import strategies
@@ -43,6 +42,7 @@ from ..harness import (
     voluntary_switches,
 )
 from ..harness.experiment import start_workers
+from ..harness.interrupts import Teardown
 from ..harness.sockets import attach_cbpf
 from ..harness.waits import wait_for
 
@@ -179,7 +179,7 @@ class _AcceptRun:
 
     def execute(self) -> AcceptResult:
         s = self.strat
-        with ExitStack() as stack:
+        with Teardown() as stack:
             self.stop = own(stack, StopSignal)
             self.done_r, self.done_w = own(stack, os.pipe, close_pipe)  # no fd between two bytecodes
 

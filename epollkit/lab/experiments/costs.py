@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import select
 import time
-from contextlib import ExitStack
 
 from ...analysis.stats import percentile
 from ...system import kernel_release
 from ...validate import check_int
 from ..harness import require_linux, socket_pair
+from ..harness.interrupts import Teardown
 
 
 def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
@@ -24,7 +24,7 @@ def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:
     require_linux()
     flags = select.EPOLLIN | select.EPOLLET | select.EPOLLONESHOT
     samples = []
-    with ExitStack() as stack, select.epoll() as ep:
+    with Teardown() as stack, select.epoll() as ep:
         a, _b = socket_pair(stack)  # never a bare fd between two bytecodes (Ctrl-C)
         ep.register(a.fileno(), flags)
         modify, fd = ep.modify, a.fileno()

@@ -13,9 +13,9 @@ import select
 import socket
 import statistics
 import timeit
-from contextlib import ExitStack
 
 from ..harness import require_linux
+from ..harness.interrupts import Teardown
 
 #: 02's sequence: what a level-, edge-triggered and ONESHOT item report on one socketpair
 PRIMER_STEPS = ("write", "wait", "wait", "write", "wait", "modify", "wait")
@@ -36,7 +36,7 @@ def select_terms(pairs: int = 400) -> dict:
     require_linux(epoll=False)
     import fcntl  # Unix-only, imported where it is used
 
-    with ExitStack() as stack:
+    with Teardown() as stack:
         socks = [stack.enter_context(s) for _ in range(pairs) for s in socket.socketpair()]
         low = min(s.fileno() for s in socks)
         high = fcntl.fcntl(low, fcntl.F_DUPFD, 1000)

@@ -21,6 +21,7 @@ from contextlib import ExitStack
 
 from ...errors import ExperimentTimeout
 from ...records.descriptors import DescriptorDemos
+from ..harness.interrupts import Teardown
 
 DEMOS = (
     "fd-ghost-event-after-dup-close",
@@ -98,7 +99,7 @@ def measure_selectors() -> dict:
     """``selectors.EpollSelector`` with a registered socket closed behind its back."""
     out: dict = {}
     # 1. a dup keeps the description alive: the ghost
-    with ExitStack() as stack:
+    with Teardown() as stack:
         sel = selectors.EpollSelector()
         stack.callback(sel.close)
         a, b = socket.socketpair()
@@ -121,7 +122,7 @@ def measure_selectors() -> dict:
         _close_all(dup)  # the last reference: eventpoll_release_file() removes the ghost
         out["after_last_close"] = _select_calls(sel)
     # 2. the only descriptor: the kernel forgets, the selector does not
-    with ExitStack() as stack:
+    with Teardown() as stack:
         sel = selectors.EpollSelector()
         stack.callback(sel.close)
         a, b = socket.socketpair()
@@ -168,7 +169,7 @@ def measure_asyncio() -> dict:
     async def main() -> dict:
         loop = asyncio.get_running_loop()
         out: dict = {"loop": type(loop).__name__, "selector": type(loop._selector).__name__}
-        with ExitStack() as stack:
+        with Teardown() as stack:
             a, b = socket.socketpair()
             stack.callback(b.close)
             stack.callback(a.close)
@@ -194,7 +195,7 @@ def measure_asyncio() -> dict:
             out["after_remove_reader"] = await _loop_turns(loop)
             close_dup()  # the last reference: eventpoll_release_file() removes the registration
             out["after_last_close"] = await _loop_turns(loop)
-        with ExitStack() as stack:
+        with Teardown() as stack:
             a, b = socket.socketpair()
             stack.callback(b.close)
             num = a.fileno()
@@ -250,7 +251,7 @@ def measure_kcmp() -> dict:
         return {"live": False, "why": f"no kcmp syscall number known for {platform.machine()}"}
     libc = ctypes.CDLL(None, use_errno=True)
     pid = os.getpid()
-    with ExitStack() as stack:
+    with Teardown() as stack:
         ep = select.epoll()
         stack.callback(ep.close)
         a, b = socket.socketpair()
@@ -317,7 +318,7 @@ def replay_on_kernel(history, spare: int = 4) -> list:
     high = high_base()
     lock = threading.Lock()
     out = []
-    with ExitStack() as stack:
+    with Teardown() as stack:
         stop = stack.enter_context(StopSignal())  # the waits here never block (timeout 0)
         ep = select.epoll()
         stack.callback(ep.close)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from ...errors import HelperProcessError
 from ...scenarios.calls import Close, Ctl, Dup, Dup2, EpollWait, Open, Read
-from ..harness import WAIT_WCHANS, WorkerGroup, sleeps_in
+from ..harness import WAIT_WCHANS, WorkerGroup, deferred_signals, reap_child, sleeps_in
 from .scenario import _BLOCKED_MAYBE, RUNNERS, _flags, _mask, _Run
 
 CALL_TYPES = {c.__name__: c for c in (EpollWait, Ctl, Read, Dup, Dup2, Close, Open)}
@@ -199,26 +199,28 @@ class FdRun(_Run):
     def start_child(self) -> None:
         socks = {}
         ends = []
-        for name in ("_control", *self.sc.child):
-            a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            ours = socket.socket(fileno=to_high(a.detach(), self.high))
-            theirs = to_high(b.detach(), self.high)
-            self.stack.callback(ours.close)
-            socks[name] = ours
-            ends.append((name, theirs))
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        spec = json.dumps({n: fd for n, fd in ends})
-        try:
-            self.child = subprocess.Popen(
-                [sys.executable, "-m", "epollkit.lab.children.fd_child", spec],
-                pass_fds=[fd for _n, fd in ends],
-                env=env, stdin=subprocess.DEVNULL, close_fds=True)
-        finally:
-            for _n, fd in ends:
-                os.close(fd)
-        self.stack.callback(self.stop_child)
+        # One deferred window from the first socketpair() to the child's stop being registered: a
+        # Ctrl-C in between would leave a bare fd, or a forked child without its Popen (a zombie).
+        with deferred_signals():
+            try:
+                for name in ("_control", *self.sc.child):
+                    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                    ours = socket.socket(fileno=to_high(a.detach(), self.high))
+                    self.stack.callback(ours.close)
+                    socks[name] = ours
+                    ends.append((name, to_high(b.detach(), self.high)))
+                spec = json.dumps({n: fd for n, fd in ends})
+                self.child = subprocess.Popen(
+                    [sys.executable, "-m", "epollkit.lab.children.fd_child", spec],
+                    pass_fds=[fd for _n, fd in ends],
+                    env=env, stdin=subprocess.DEVNULL, close_fds=True)
+                self.stack.callback(self.stop_child)
+            finally:
+                for _n, fd in ends:
+                    os.close(fd)
         self.ctl_sock = socks.pop("_control")
         self.child_socks = socks
         self.ctl_sock.settimeout(CHILD_START_S)
@@ -237,11 +239,7 @@ class FdRun(_Run):
             self.ctl_sock.send(b'{"exit": true}')
         except OSError:
             pass
-        try:
-            self.child.wait(WAIT_JOIN_S)
-        except subprocess.TimeoutExpired:
-            self.child.kill()
-            self.child.wait(WAIT_JOIN_S)
+        reap_child(self.child, "the second process", grace=WAIT_JOIN_S)
         self.child = None
 
     def fork(self) -> None:

@@ -80,7 +80,7 @@ from ..harness import (
     voluntary_switches,
 )
 from ..harness.experiment import stop_workers
-from ..harness.interrupts import uninterruptible
+from ..harness.interrupts import Teardown, uninterruptible
 from ..harness.sockets import accept_queue_length
 from ..harness.waits import wait_for
 
@@ -207,7 +207,7 @@ class _HerdRun:
         t0 = time.monotonic()
         self.end = t0 + self.deadline
         points: list[dict] = []
-        with ExitStack() as stack:
+        with Teardown() as stack:
             stack.enter_context(raised_fd_limit(_fds_needed(self.strat, self.counts[-1])))
             self.stop = own(stack, StopSignal)
             self.stop_r = self.stop.fileno()

@@ -26,7 +26,6 @@ too) and the result lists.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import select
@@ -41,6 +40,7 @@ from ...records import MultiplexResult
 from ...system import kernel_release
 from ...validate import check_deadline, check_int
 from ..harness import check_fd_room, fds_in_use, own, raised_fd_limit, require_linux, socket_pair
+from ..harness.interrupts import Teardown
 
 APIS = ("select", "poll", "epoll")
 DEFAULT_FDS = (1, 10, 100, 300, 1000, 3000)
@@ -104,7 +104,7 @@ def fd_setsize_wall(first_fd: int = FD_SETSIZE) -> FdSetsizeWall:
     require_linux(epoll=False)
     needed = max(3, first_fd + 2 - fds_in_use())
     check_fd_room(needed, "the FD_SETSIZE demo")
-    with contextlib.ExitStack() as stack:
+    with Teardown() as stack:
         stack.enter_context(raised_fd_limit(needed))
         a, b = socket_pair(stack)
         b.send(b"x")
@@ -195,7 +195,7 @@ def multiplex(
 
 
 def _measure_point(n: int, apis: tuple[str, ...], calls: int, points: list, notes: list) -> None:
-    with contextlib.ExitStack() as stack:
+    with Teardown() as stack:
         idle: list[int] = []
         while len(idle) < n:
             a, b = socket_pair(stack)

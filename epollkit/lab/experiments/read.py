@@ -40,7 +40,6 @@ import select
 import socket
 import threading
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 
 from ... import strategies
@@ -63,6 +62,7 @@ from ..harness import (
     voluntary_switches,
 )
 from ..harness.experiment import start_workers
+from ..harness.interrupts import Teardown
 from ..harness.waits import EpollWait
 
 HOST = "127.0.0.1"
@@ -201,7 +201,7 @@ class _ReadRun:
 
     def execute(self) -> ReadResult:
         s = self.strat
-        with ExitStack() as stack:
+        with Teardown() as stack:
             self.stop = own(stack, StopSignal)
             lsock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             lsock.bind((HOST, 0))

@@ -43,6 +43,7 @@ from ...records import IncomingCpuResult, ReuseportCloseResult, ReuseportDistrib
 from ...system import kernel_release, somaxconn, tcp_migrate_req  # noqa: F401  (tcp_migrate_req: notebook 05)
 from ...validate import check_deadline, check_int
 from ..harness import check_fd_budget, deferred_signals, raised_fd_limit, require_linux
+from ..harness.interrupts import Teardown
 from ..harness.sockets import (  # noqa: F401  (re-exported: notebook 05 and tests name them here)
     SO_ATTACH_REUSEPORT_CBPF,
     SO_INCOMING_CPU,
@@ -162,7 +163,7 @@ def reuseport_close(listeners: int = 2, queued: int = 50, *, close: int = 0,
 
     t0 = time.monotonic()
     until = t0 + deadline
-    with ExitStack() as stack:
+    with Teardown() as stack:
         stack.enter_context(raised_fd_limit(need))  # as check_fd_budget allowed
         group, port = _group(stack, listeners, queued)
         clients = _connect_many(stack, port, queued, until)
@@ -237,7 +238,7 @@ def distribution(listeners: int = 4, connections: int = 400, runs: int = 10, *,
     counts = []
     cpus = set()
     for _ in range(runs):
-        with ExitStack() as stack:
+        with Teardown() as stack:
             stack.enter_context(raised_fd_limit(need))  # as check_fd_budget allowed
             group, port = _group(stack, listeners, connections, steer)
             cpus.add(_current_cpu())
@@ -298,7 +299,7 @@ def incoming_cpu(listeners: int | None = None, connections: int = 100, *,
     listener_cpu = [cpus[i % len(cpus)] for i in range(n)]
     rows = []
     for option in (False, True):
-        with ExitStack() as stack:
+        with Teardown() as stack:
             stack.enter_context(raised_fd_limit(need))  # as check_fd_budget allowed
             group, port = _group(stack, n, connections * len(cpus),
                                  incoming_cpus=listener_cpu if option else None)

@@ -56,7 +56,7 @@ from ..harness import (
     sleeps_in,
 )
 from ..harness.experiment import stop_workers
-from ..harness.interrupts import uninterruptible
+from ..harness.interrupts import Teardown, uninterruptible
 
 TAIL_S = 1.0  # a call still blocked this long after the last kernel event is reported "blocked"
 SETTLE_S = 0.03  # how long every thread must stay asleep before "all blocked" is believed
@@ -376,7 +376,7 @@ def run_scenario(scenario, *, repeat: int = 1) -> dict:
     counts: Counter = Counter()
     order = []
     for _ in range(repeat):
-        with ExitStack() as stack:
+        with Teardown() as stack:
             stack.enter_context(raised_fd_limit(_needs(sc)))  # as check_fd_budget allowed
             out = _runner(sc)(sc, stack).execute()
         key = repr(sorted(out.items()))

@@ -40,7 +40,6 @@ import struct
 import threading
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack
 
 from ... import strategies
 from ...analysis import queueing
@@ -61,6 +60,7 @@ from ..harness import (
     socket_pair,
 )
 from ..harness.experiment import start_workers
+from ..harness.interrupts import Teardown
 
 STRATEGIES = tuple(strategies.SERVE)
 REQUEST = struct.Struct("<II")  # request id, service time in microseconds
@@ -162,7 +162,7 @@ class _ServeRun:
             self.flags |= getattr(select, name)
 
     def execute(self) -> ServeResult:
-        with ExitStack() as stack:
+        with Teardown() as stack:
             self.stop = own(stack, StopSignal)
             self.clients, self.servers = [], {}
             for _ in range(self.connections):

@@ -34,7 +34,6 @@ import os
 import socket
 import threading
 import time
-from contextlib import ExitStack
 
 from ...analysis.uring import summarize_uring
 from ...errors import ExperimentTimeout, UnsupportedPlatform
@@ -42,6 +41,7 @@ from ...records.uring import UringAcceptResult
 from ...system import kernel_release
 from ...validate import check_deadline, check_int, check_number
 from ..harness import ClientProcess, WorkerGroup, check_fd_budget, voluntary_switches
+from ..harness.interrupts import Teardown
 
 MODES = ("multishot", "single-shot")
 SETUPS = ("plain", "single-issuer", "defer-taskrun")
@@ -147,7 +147,7 @@ class _Run:
     def execute(self) -> UringAcceptResult:
         from ..harness.uring_ring import Ring
 
-        with ExitStack() as stack:
+        with Teardown() as stack:
             self.stop_r, self.stop_w = os.pipe()
             stack.callback(os.close, self.stop_r)
             stack.callback(os.close, self.stop_w)

@@ -18,14 +18,14 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 from ...analysis.uring import summarize_uring
-from ...errors import ExperimentTimeout, LeakError
+from ...errors import ExperimentTimeout
 from ...records.uring import UringAcceptResult
 from ...system import kernel_release
-from ..harness import JOIN_TIMEOUT_S, ClientProcess, settled
+from ..harness import ClientProcess, close_pipe, deferred_signals, own, reap_child, settled
+from ..harness.interrupts import Teardown
 
 HOST = "127.0.0.1"
 BACKLOG = 4096
@@ -75,27 +75,21 @@ class ProcRun:
         self.procs: list[subprocess.Popen] = []
 
     def _reap(self) -> None:
+        for p in self.procs:  # every poll and kill in a deferred window (harness.poll_child)
+            with deferred_signals():
+                if p.poll() is None:
+                    p.kill()
         for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-        for p in self.procs:
-            try:
-                p.wait(timeout=JOIN_TIMEOUT_S)
-            except subprocess.TimeoutExpired as exc:  # pragma: no cover
-                raise LeakError(f"worker process {p.pid} did not exit") from exc
+            reap_child(p, "io_uring worker process")
             for f in (p.stdout, p.stderr):
                 if f is not None:
                     f.close()
 
     def execute(self) -> UringAcceptResult:
-        with ExitStack() as stack:
-            stop_r, stop_w = os.pipe()
-            stack.callback(os.close, stop_r)
-            stack.callback(os.close, stop_w)
-            done_r, done_w = os.pipe()
-            stack.callback(os.close, done_r)
-            stack.callback(os.close, done_w)
-            lsock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        with Teardown() as stack:
+            stop_r, stop_w = own(stack, os.pipe, close_pipe)  # no fd between two bytecodes
+            done_r, done_w = own(stack, os.pipe, close_pipe)
+            lsock = own(stack, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             lsock.bind((HOST, 0))
             lsock.listen(BACKLOG)
             lsock.setblocking(False)
@@ -105,17 +99,18 @@ class ProcRun:
             root = str(Path(__file__).resolve().parents[2])
             env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
             for _ in range(self.workers):  # one at a time: arm order = worker order
-                p = subprocess.Popen(
-                    [sys.executable, "-m", "epollkit.lab.children.uring_worker", self.mode, self.setup,
-                     str(lsock.fileno()), str(stop_r), str(done_w), repr(self.work_s)],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                    env=env, pass_fds=(lsock.fileno(), stop_r, done_w))
-                self.procs.append(p)
+                with deferred_signals():  # never a forked child without its Popen in self.procs
+                    p = subprocess.Popen(
+                        [sys.executable, "-m", "epollkit.lab.children.uring_worker", self.mode,
+                         self.setup, str(lsock.fileno()), str(stop_r), str(done_w), repr(self.work_s)],
+                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        text=True, env=env, pass_fds=(lsock.fileno(), stop_r, done_w))
+                    self.procs.append(p)
                 line = _readline(p, 10.0)
                 if line.strip() != "ready":
                     why = line.strip() or "no output"
                     raise RuntimeError(f"io_uring worker process failed to start: {why}")
-            client = stack.enter_context(ClientProcess(
+            client = own(stack, lambda: ClientProcess(
                 "epollkit.lab.children.connect", ["connect", HOST, port, self.connections, self.rate]))
             client.wait_ready()
             pids = [p.pid for p in self.procs]

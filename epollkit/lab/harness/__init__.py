@@ -14,6 +14,8 @@ from .core import (
     ClientProcess,
     WorkerGroup,
     asleep_in_wait,
+    poll_child,
+    reap_child,
     require_linux,
     settled,
     sleeps_in,
@@ -21,9 +23,10 @@ from .core import (
     thread_wchan,
     vmrss_kib,
     voluntary_switches,
+    wait_child,
     wait_until_blocked,
 )
-from .interrupts import accept_on, close_pipe, deferred_signals, own, socket_pair
+from .interrupts import Teardown, accept_on, close_pipe, deferred_signals, own, socket_pair
 from .limits import (
     WORKER_STACK,
     check_fd_budget,
@@ -43,6 +46,7 @@ __all__ = [
     "socket_pair",
     "deferred_signals",
     "own",
+    "Teardown",
     "REPOKE_S",
     "StopSignal",
     "JOIN_TIMEOUT_S",
@@ -50,6 +54,9 @@ __all__ = [
     "ClientProcess",
     "WorkerGroup",
     "asleep_in_wait",
+    "poll_child",
+    "reap_child",
+    "wait_child",
     "WORKER_STACK",
     "check_fd_budget",
     "check_select_fds",

@@ -266,6 +266,42 @@ class WorkerGroup:
 # ---------------------------------------------------------------------- a client in its own process
 
 
+def poll_child(proc: subprocess.Popen) -> int | None:
+    """``proc.poll()`` in a deferred-signal window. ``Popen.poll()`` and ``wait()`` take the Popen's
+    ``_waitpid_lock`` with ``acquire(False)`` and enter the ``try:`` that releases it one bytecode
+    later: a KeyboardInterrupt raised in between (at the eval-breaker check after the call) keeps
+    the lock for good, every later ``poll()`` answers None, and the child is killed but never reaped
+    (a zombie, and a false "did not exit"). Seen once in CI, in ``accept``'s wait for its client."""
+    with deferred_signals():
+        return proc.poll()
+
+
+def wait_child(proc: subprocess.Popen, timeout: float) -> bool:
+    """Wait up to ``timeout`` s for ``proc`` to exit: ``Popen.wait(timeout)``'s back-off loop, with
+    each poll in its own deferred window (:func:`poll_child`) and the sleeps interruptible."""
+    end = time.monotonic() + timeout
+    delay = 0.001
+    while poll_child(proc) is None:
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(delay, left))
+        delay = min(2 * delay, 0.05)
+    return True
+
+
+def reap_child(proc: subprocess.Popen, what: str, *, grace: float = 0.0) -> None:
+    """Give ``proc`` ``grace`` s to exit, kill it if it is still running, wait for it; LeakError if
+    it still does not exit. Every step is a deferred window or an interruptible sleep."""
+    if grace and wait_child(proc, grace):
+        return
+    with deferred_signals():
+        if proc.poll() is None:
+            proc.kill()
+    if not wait_child(proc, JOIN_TIMEOUT_S):  # pragma: no cover - a kill that did not land
+        raise LeakError(f"{what} {proc.pid} did not exit")
+
+
 class ClientProcess:
     """A helper process (``python -m MODULE ARGS``) that prints ``ready``, waits for ``go`` on stdin,
     does its work and prints one JSON line. It runs in a process of its own so that the workers' GIL is
@@ -302,13 +338,10 @@ class ClientProcess:
         """The client's JSON line; ExperimentTimeout if it does not finish in ``timeout`` seconds."""
         line = self._readline(timeout)
         if not line:
-            if self.proc.poll() is None:
+            if self._poll() is None:
                 raise ExperimentTimeout(f"the client did not finish within {timeout:.1f} s")
             raise HelperProcessError(f"client process failed: {self._stderr() or 'no output'}")
-        try:
-            self.proc.wait(timeout=max(timeout, 1.0))
-        except subprocess.TimeoutExpired:
-            pass
+        self._wait_exit(max(timeout, 1.0))
         return json.loads(line)
 
     def step(self, timeout: float) -> dict:
@@ -316,7 +349,7 @@ class ClientProcess:
         self.go()
         line = self._readline(timeout)
         if not line:
-            if self.proc.poll() is None:
+            if self._poll() is None:
                 raise ExperimentTimeout(f"the client did not answer within {timeout:.1f} s")
             raise HelperProcessError(f"client process died: {self._stderr() or 'no output'}")
         return json.loads(line)
@@ -327,8 +360,14 @@ class ClientProcess:
         poller.register(self.proc.stdout.fileno(), select.POLLIN)
         return self.proc.stdout.readline() if poller.poll(max(0.0, timeout) * 1000) else ""
 
+    def _poll(self) -> int | None:
+        return poll_child(self.proc)
+
+    def _wait_exit(self, timeout: float) -> bool:
+        return wait_child(self.proc, timeout)
+
     def _stderr(self) -> str:
-        if self.proc.poll() is None or self.proc.stderr is None:
+        if self._poll() is None or self.proc.stderr is None:
             return ""
         text = self.proc.stderr.read().strip()
         return text.splitlines()[-1] if text else ""
@@ -338,22 +377,19 @@ class ClientProcess:
             with deferred_signals():  # a Ctrl-C inside wait() would leave the child unreaped
                 self._close()
         except KeyboardInterrupt:
-            self._close()  # it struck as the window opened: finish the reaping, then let it through
+            with deferred_signals():  # it struck as the window opened (or closed): finish the
+                self._close()  # reaping (again: _close() is idempotent), then let it through
             raise
 
     def _close(self) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
+        grace = 0.0
+        if poll_child(self.proc) is None and self.proc.stdin is not None:
             try:
                 self.proc.stdin.close()  # end of input: a child in a command loop leaves it and exits
-                self.proc.wait(timeout=0.2)
-            except Exception:  # noqa: BLE001 - falls back to kill() below
+                grace = 0.2
+            except OSError:  # e.g. a broken pipe flushing the buffer: reap_child() kills it
                 pass
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.wait(timeout=JOIN_TIMEOUT_S)
-        except subprocess.TimeoutExpired as exc:  # pragma: no cover - a kill that did not land
-            raise LeakError(f"client process {self.proc.pid} did not exit") from exc
+        reap_child(self.proc, "client process", grace=grace)
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if f is not None:
                 try:

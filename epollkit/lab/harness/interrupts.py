@@ -140,3 +140,21 @@ def uninterruptible(fn: Callable) -> Callable:
             raise
 
     return run
+
+
+class Teardown(ExitStack):
+    """An ExitStack whose unwinding a signal cannot cut short. ``ExitStack.__exit__`` is Python code:
+    ``cb = self._exit_callbacks.pop()`` comes one bytecode before the ``try:`` around ``cb()``, so a
+    KeyboardInterrupt landing there loses that callback and leaves the loop, skipping every one
+    registered before it (their fds, threads and children stay). Here the whole unwinding runs with
+    signals deferred, and what arrived meanwhile is raised when it is done."""
+
+    def __exit__(self, *exc):
+        try:
+            with deferred_signals():
+                return super().__exit__(*exc)
+        except KeyboardInterrupt as late:
+            if self._exit_callbacks:  # it struck before the unwinding began: unwind, then let it through
+                with deferred_signals():
+                    super().__exit__(type(late), late, late.__traceback__)
+            raise
