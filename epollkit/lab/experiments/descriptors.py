@@ -21,7 +21,7 @@ from contextlib import ExitStack
 
 from ...errors import ExperimentTimeout
 from ...records.descriptors import DescriptorDemos
-from ..harness.interrupts import Teardown
+from ..harness.interrupts import Teardown, deferred_signals
 
 DEMOS = (
     "fd-ghost-event-after-dup-close",
@@ -36,6 +36,9 @@ KCMP_EPOLL_TFD = 7  # include/uapi/linux/kcmp.h
 KCMP_NR = {"x86_64": 312, "aarch64": 272, "i686": 349, "armv7l": 378, "riscv64": 272, "ppc64le": 354,
            "s390x": 343}
 WINDOW_S = 0.1  # how long each selectors/asyncio observation watches
+# The selectors, kcmp and replay measurements hold bare numbers from dup() and detach() between two
+# bytecodes; they are short and never block, so each runs with signals deferred (harness.interrupts):
+# a Ctrl-C waits for it to finish and close everything, then lands.
 ASYNCIO_DEADLINE_S = 10.0
 
 
@@ -99,7 +102,7 @@ def measure_selectors() -> dict:
     """``selectors.EpollSelector`` with a registered socket closed behind its back."""
     out: dict = {}
     # 1. a dup keeps the description alive: the ghost
-    with Teardown() as stack:
+    with deferred_signals(), Teardown() as stack:  # bounded (≤ 3 WINDOW_S): Ctrl-C waits for it
         sel = selectors.EpollSelector()
         stack.callback(sel.close)
         a, b = socket.socketpair()
@@ -122,7 +125,7 @@ def measure_selectors() -> dict:
         _close_all(dup)  # the last reference: eventpoll_release_file() removes the ghost
         out["after_last_close"] = _select_calls(sel)
     # 2. the only descriptor: the kernel forgets, the selector does not
-    with Teardown() as stack:
+    with deferred_signals(), Teardown() as stack:  # bounded (≤ 3 WINDOW_S): Ctrl-C waits for it
         sel = selectors.EpollSelector()
         stack.callback(sel.close)
         a, b = socket.socketpair()
@@ -251,7 +254,7 @@ def measure_kcmp() -> dict:
         return {"live": False, "why": f"no kcmp syscall number known for {platform.machine()}"}
     libc = ctypes.CDLL(None, use_errno=True)
     pid = os.getpid()
-    with Teardown() as stack:
+    with deferred_signals(), Teardown() as stack:  # bounded (≤ 3 WINDOW_S): Ctrl-C waits for it
         ep = select.epoll()
         stack.callback(ep.close)
         a, b = socket.socketpair()
@@ -318,7 +321,7 @@ def replay_on_kernel(history, spare: int = 4) -> list:
     high = high_base()
     lock = threading.Lock()
     out = []
-    with Teardown() as stack:
+    with deferred_signals(), Teardown() as stack:  # bounded (≤ 3 WINDOW_S): Ctrl-C waits for it
         stop = stack.enter_context(StopSignal())  # the waits here never block (timeout 0)
         ep = select.epoll()
         stack.callback(ep.close)

@@ -258,29 +258,31 @@ class FdRun(_Run):
     def build(self) -> None:
         if self.sc.child:
             self.start_child()
-        for name, kind in self.sc.objects.items():
-            if kind == "epoll":
-                with self.lock:
-                    ep = select.epoll()
-                self.stack.callback(ep.close)
-                self.stop.watch(ep)
-                self.fds[name] = ep
-                self.parent.bind(name, ep.fileno())
-            elif kind == "stream":
-                with self.lock:
-                    ours, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-                    ours.setblocking(False)
-                    peer = socket.socket(fileno=to_high(peer.detach(), self.high))
-                    self.stack.callback(peer.close)
-                    self.peers[name] = peer
-                    num = ours.detach()
-                    if name in self.sc.unopened:
-                        self.parent.hidden[name] = to_high(num, self.high)
-                    else:
-                        self.parent.owned.add(num)
-                        self.parent.bind(name, num)
-            else:
-                raise ValueError(f"{self.sc.name}: descriptor-mode scenarios take epoll and stream objects")
+        with deferred_signals():  # no bare number (detach(), to_high()) between two bytecodes
+            for name, kind in self.sc.objects.items():
+                if kind == "epoll":
+                    with self.lock:
+                        ep = select.epoll()
+                    self.stack.callback(ep.close)
+                    self.stop.watch(ep)
+                    self.fds[name] = ep
+                    self.parent.bind(name, ep.fileno())
+                elif kind == "stream":
+                    with self.lock:
+                        ours, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                        ours.setblocking(False)
+                        peer = socket.socket(fileno=to_high(peer.detach(), self.high))
+                        self.stack.callback(peer.close)
+                        self.peers[name] = peer
+                        num = ours.detach()
+                        if name in self.sc.unopened:
+                            self.parent.hidden[name] = to_high(num, self.high)
+                        else:
+                            self.parent.owned.add(num)
+                            self.parent.bind(name, num)
+                else:
+                    raise ValueError(f"{self.sc.name}: descriptor-mode scenarios take epoll and stream "
+                                     "objects")
         for ep, fd, events in self.sc.watch:
             self.fds[ep].register(self.parent.names[fd], _mask(events))
         if self.sc.child:
