@@ -80,15 +80,16 @@ def latency() -> None:
 
 def notebooks() -> None:
     import nbformat
-    from nbclient import NotebookClient
+
+    from epollkit.view.notebook import notebook_client
 
     print("notebooks (headless, live):")
     for name in ("05_accept_fixes", "06_reuseport"):
         path = ROOT / "notebooks" / f"{name}.ipynb"
         nb = nbformat.read(path, as_version=4)
         t0 = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        notebook_client(nb, timeout=600, kernel_name="python3",
+                        resources={"metadata": {"path": str(path.parent)}}).execute()
         dt = time.perf_counter() - t0
         print(f"  {name:58} {dt:6.1f} s  {'ok' if dt < 90 else 'OVER 90 s'}")
 

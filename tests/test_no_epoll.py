@@ -49,10 +49,10 @@ def execute_without_epoll(path, *, prelude: str | None = None, env: dict | None 
     """The notebook executed in a kernel that sees EPOLLKIT_NO_EPOLL=1 (or ``env``), then every widget
     button pressed. ``prelude``: code run in the kernel first, unseen by the notebook (e.g. to play
     another platform). Returns the executed notebook (with widget state) and the button presses' output."""
-    from nbclient import NotebookClient
+    from epollkit.view.notebook import notebook_client
 
     nb = read(path)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
+    client = notebook_client(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline",
            **({"EPOLLKIT_NO_EPOLL": "1"} if env is None else env)}

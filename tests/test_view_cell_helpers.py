@@ -9,6 +9,7 @@ import errno
 import os
 import select
 import sys
+import time
 from types import SimpleNamespace as NS
 
 import pytest
@@ -221,3 +222,31 @@ def test_fd_sets_refuse_bad_sizes_before_opening_anything():
 
     with pytest.raises(ValueError, match="pairs must be 1..5000, got 0"), fd_sets(pairs=0):
         pass
+
+
+def test_a_kernel_message_wait_that_misses_its_wake_up_looks_again_within_a_slice(monkeypatch):
+    """notebook_client's waits: a get_msg that only sees a message when its own timeout ends (pyzmq's
+    poll after a missed ZMQ_FD edge) still returns it within a slice, not at the cell's deadline."""
+    import asyncio
+    from queue import Empty
+
+    from epollkit.view import notebook
+
+    monkeypatch.setattr(notebook, "MESSAGE_SLICE_S", 0.05)
+    arrives = time.monotonic() + 0.1
+
+    async def deaf_get_msg(timeout=None):
+        await asyncio.sleep(timeout)  # no wake-up comes: it looks only when its timeout ends
+        if time.monotonic() >= arrives:
+            return {"msg_type": "execute_reply"}
+        raise Empty
+
+    wait = notebook._sliced(deaf_get_msg)
+    t0 = time.monotonic()
+    assert asyncio.run(wait(timeout=30))["msg_type"] == "execute_reply"
+    assert time.monotonic() - t0 < 5  # the plain wait returns at 30 s
+    arrives = time.monotonic() + 60
+    t0 = time.monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(wait(timeout=0.2))  # and the deadline is still a deadline
+    assert 0.2 <= time.monotonic() - t0 < 5
