@@ -338,10 +338,10 @@ class ClientProcess:
         """The client's JSON line; ExperimentTimeout if it does not finish in ``timeout`` seconds."""
         line = self._readline(timeout)
         if not line:
-            if self._poll() is None:
+            if poll_child(self.proc) is None:
                 raise ExperimentTimeout(f"the client did not finish within {timeout:.1f} s")
             raise HelperProcessError(f"client process failed: {self._stderr() or 'no output'}")
-        self._wait_exit(max(timeout, 1.0))
+        wait_child(self.proc, max(timeout, 1.0))
         return json.loads(line)
 
     def step(self, timeout: float) -> dict:
@@ -349,7 +349,7 @@ class ClientProcess:
         self.go()
         line = self._readline(timeout)
         if not line:
-            if self._poll() is None:
+            if poll_child(self.proc) is None:
                 raise ExperimentTimeout(f"the client did not answer within {timeout:.1f} s")
             raise HelperProcessError(f"client process died: {self._stderr() or 'no output'}")
         return json.loads(line)
@@ -360,14 +360,8 @@ class ClientProcess:
         poller.register(self.proc.stdout.fileno(), select.POLLIN)
         return self.proc.stdout.readline() if poller.poll(max(0.0, timeout) * 1000) else ""
 
-    def _poll(self) -> int | None:
-        return poll_child(self.proc)
-
-    def _wait_exit(self, timeout: float) -> bool:
-        return wait_child(self.proc, timeout)
-
     def _stderr(self) -> str:
-        if self._poll() is None or self.proc.stderr is None:
+        if poll_child(self.proc) is None or self.proc.stderr is None:
             return ""
         text = self.proc.stderr.read().strip()
         return text.splitlines()[-1] if text else ""
