@@ -32,6 +32,7 @@ from ...validate import check_bool, check_callable, check_deadline, check_int, c
 from ..harness import (
     ClientProcess,
     StopSignal,
+    Teardown,
     WorkerGroup,
     check_fd_budget,
     check_select_fds,
@@ -42,7 +43,6 @@ from ..harness import (
     voluntary_switches,
 )
 from ..harness.experiment import start_workers
-from ..harness.interrupts import Teardown
 from ..harness.sockets import attach_cbpf
 from ..harness.waits import wait_for
 

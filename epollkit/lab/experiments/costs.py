@@ -9,8 +9,7 @@ import time
 from ...analysis.stats import percentile
 from ...system import kernel_release
 from ...validate import check_int
-from ..harness import require_linux, socket_pair
-from ..harness.interrupts import Teardown
+from ..harness import Teardown, require_linux, socket_pair
 
 
 def epoll_ctl_cost(calls: int = 20_000, batch: int = 1_000) -> dict:

@@ -14,8 +14,7 @@ import socket
 import statistics
 import timeit
 
-from ..harness import require_linux
-from ..harness.interrupts import Teardown
+from ..harness import Teardown, require_linux
 
 #: 02's sequence: what a level-, edge-triggered and ONESHOT item report on one socketpair
 PRIMER_STEPS = ("write", "wait", "wait", "write", "wait", "modify", "wait")

@@ -21,7 +21,7 @@ from contextlib import ExitStack
 
 from ...errors import ExperimentTimeout
 from ...records.descriptors import DescriptorDemos
-from ..harness.interrupts import Teardown, deferred_signals
+from ..harness import Teardown, deferred_signals
 
 DEMOS = (
     "fd-ghost-event-after-dup-close",

@@ -67,6 +67,7 @@ from ..harness import (
     WAIT_WCHANS,
     ClientProcess,
     StopSignal,
+    Teardown,
     WorkerGroup,
     check_fd_room,
     own,
@@ -80,7 +81,7 @@ from ..harness import (
     voluntary_switches,
 )
 from ..harness.experiment import stop_workers
-from ..harness.interrupts import Teardown, uninterruptible
+from ..harness.interrupts import uninterruptible
 from ..harness.sockets import accept_queue_length
 from ..harness.waits import wait_for
 

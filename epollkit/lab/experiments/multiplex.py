@@ -39,8 +39,7 @@ from ...errors import ExperimentTimeout
 from ...records import MultiplexResult
 from ...system import kernel_release
 from ...validate import check_deadline, check_int
-from ..harness import check_fd_room, fds_in_use, own, raised_fd_limit, require_linux, socket_pair
-from ..harness.interrupts import Teardown
+from ..harness import Teardown, check_fd_room, fds_in_use, own, raised_fd_limit, require_linux, socket_pair
 
 APIS = ("select", "poll", "epoll")
 DEFAULT_FDS = (1, 10, 100, 300, 1000, 3000)

@@ -53,6 +53,7 @@ from ..harness import (
     JOIN_TIMEOUT_S,
     ClientProcess,
     StopSignal,
+    Teardown,
     WorkerGroup,
     accept_on,
     check_fd_budget,
@@ -62,7 +63,6 @@ from ..harness import (
     voluntary_switches,
 )
 from ..harness.experiment import start_workers
-from ..harness.interrupts import Teardown
 from ..harness.waits import EpollWait
 
 HOST = "127.0.0.1"

@@ -42,8 +42,7 @@ from ...errors import ExperimentTimeout
 from ...records import IncomingCpuResult, ReuseportCloseResult, ReuseportDistributionResult
 from ...system import kernel_release, somaxconn, tcp_migrate_req  # noqa: F401  (tcp_migrate_req: notebook 05)
 from ...validate import check_deadline, check_int
-from ..harness import check_fd_budget, deferred_signals, raised_fd_limit, require_linux
-from ..harness.interrupts import Teardown
+from ..harness import Teardown, check_fd_budget, deferred_signals, raised_fd_limit, require_linux
 from ..harness.sockets import (  # noqa: F401  (re-exported: notebook 05 and tests name them here)
     SO_ATTACH_REUSEPORT_CBPF,
     SO_INCOMING_CPU,

@@ -47,6 +47,7 @@ from ...scenarios.generation import Generation, generation
 from ...system import this_release
 from ..harness import (
     StopSignal,
+    Teardown,
     WorkerGroup,
     check_fd_budget,
     check_thread_room,
@@ -56,7 +57,7 @@ from ..harness import (
     sleeps_in,
 )
 from ..harness.experiment import stop_workers
-from ..harness.interrupts import Teardown, uninterruptible
+from ..harness.interrupts import uninterruptible
 
 TAIL_S = 1.0  # a call still blocked this long after the last kernel event is reported "blocked"
 SETTLE_S = 0.03  # how long every thread must stay asleep before "all blocked" is believed

@@ -52,6 +52,7 @@ from ...validate import check_int, check_number
 from ..harness import (
     ClientProcess,
     StopSignal,
+    Teardown,
     WorkerGroup,
     check_fd_budget,
     check_thread_room,
@@ -60,7 +61,6 @@ from ..harness import (
     socket_pair,
 )
 from ..harness.experiment import start_workers
-from ..harness.interrupts import Teardown
 
 STRATEGIES = tuple(strategies.SERVE)
 REQUEST = struct.Struct("<II")  # request id, service time in microseconds

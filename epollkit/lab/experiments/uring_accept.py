@@ -40,8 +40,7 @@ from ...errors import ExperimentTimeout, UnsupportedPlatform
 from ...records.uring import UringAcceptResult
 from ...system import kernel_release
 from ...validate import check_deadline, check_int, check_number
-from ..harness import ClientProcess, WorkerGroup, check_fd_budget, voluntary_switches
-from ..harness.interrupts import Teardown
+from ..harness import ClientProcess, Teardown, WorkerGroup, check_fd_budget, voluntary_switches
 
 MODES = ("multishot", "single-shot")
 SETUPS = ("plain", "single-issuer", "defer-taskrun")

@@ -24,8 +24,16 @@ from ...analysis.uring import summarize_uring
 from ...errors import ExperimentTimeout
 from ...records.uring import UringAcceptResult
 from ...system import kernel_release
-from ..harness import ClientProcess, close_pipe, deferred_signals, own, reap_child, settled
-from ..harness.interrupts import Teardown
+from ..harness import (
+    ClientProcess,
+    Teardown,
+    close_pipe,
+    deferred_signals,
+    kill_child,
+    own,
+    reap_child,
+    settled,
+)
 
 HOST = "127.0.0.1"
 BACKLOG = 4096
@@ -75,10 +83,8 @@ class ProcRun:
         self.procs: list[subprocess.Popen] = []
 
     def _reap(self) -> None:
-        for p in self.procs:  # every poll and kill in a deferred window (harness.poll_child)
-            with deferred_signals():
-                if p.poll() is None:
-                    p.kill()
+        for p in self.procs:  # all killed first, then each waited for
+            kill_child(p)
         for p in self.procs:
             reap_child(p, "io_uring worker process")
             for f in (p.stdout, p.stderr):

@@ -23,7 +23,7 @@ from pathlib import Path
 from ...data import ROOT
 from ...errors import ExperimentTimeout, HelperProcessError, LeakError, UnsupportedPlatform
 from ...system import epoll_hidden
-from .interrupts import deferred_signals
+from .interrupts import deferred_signals, uninterruptible
 from .stop import REPOKE_S, StopSignal
 
 JOIN_TIMEOUT_S = 5.0
@@ -290,14 +290,19 @@ def wait_child(proc: subprocess.Popen, timeout: float) -> bool:
     return True
 
 
+def kill_child(proc: subprocess.Popen) -> None:
+    """SIGKILL ``proc`` if it is still running (the poll and the kill in one deferred window)."""
+    with deferred_signals():
+        if proc.poll() is None:
+            proc.kill()
+
+
 def reap_child(proc: subprocess.Popen, what: str, *, grace: float = 0.0) -> None:
     """Give ``proc`` ``grace`` s to exit, kill it if it is still running, wait for it; LeakError if
     it still does not exit. Every step is a deferred window or an interruptible sleep."""
     if grace and wait_child(proc, grace):
         return
-    with deferred_signals():
-        if proc.poll() is None:
-            proc.kill()
+    kill_child(proc)
     if not wait_child(proc, JOIN_TIMEOUT_S):  # pragma: no cover - a kill that did not land
         raise LeakError(f"{what} {proc.pid} did not exit")
 
@@ -366,16 +371,8 @@ class ClientProcess:
         text = self.proc.stderr.read().strip()
         return text.splitlines()[-1] if text else ""
 
+    @uninterruptible  # a Ctrl-C inside its waits would leave the child unreaped
     def close(self) -> None:
-        try:
-            with deferred_signals():  # a Ctrl-C inside wait() would leave the child unreaped
-                self._close()
-        except KeyboardInterrupt:
-            with deferred_signals():  # it struck as the window opened (or closed): finish the
-                self._close()  # reaping (again: _close() is idempotent), then let it through
-            raise
-
-    def _close(self) -> None:
         grace = 0.0
         if poll_child(self.proc) is None and self.proc.stdin is not None:
             try:

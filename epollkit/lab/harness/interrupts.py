@@ -127,7 +127,8 @@ def accept_on(stack: ExitStack, sock, timeout: float):
 def uninterruptible(fn: Callable) -> Callable:
     """A teardown step that a Ctrl-C cannot cut in half (a stop flag set but its eventfd never
     written leaves the workers asleep for good): it runs with signals deferred; a Ctrl-C that struck
-    as the window opened runs it once more (teardowns are idempotent) before it is let through."""
+    as the window opened (or was delivered as it closed) runs it once more, deferred too (teardowns
+    are idempotent), before it is let through."""
     import functools
 
     @functools.wraps(fn)
@@ -136,7 +137,8 @@ def uninterruptible(fn: Callable) -> Callable:
             with deferred_signals():
                 return fn(*args, **kwargs)
         except KeyboardInterrupt:
-            fn(*args, **kwargs)
+            with deferred_signals():
+                fn(*args, **kwargs)
             raise
 
     return run
@@ -146,15 +148,7 @@ class Teardown(ExitStack):
     """An ExitStack whose unwinding a signal cannot cut short. ``ExitStack.__exit__`` is Python code:
     ``cb = self._exit_callbacks.pop()`` comes one bytecode before the ``try:`` around ``cb()``, so a
     KeyboardInterrupt landing there loses that callback and leaves the loop, skipping every one
-    registered before it (their fds, threads and children stay). Here the whole unwinding runs with
-    signals deferred, and what arrived meanwhile is raised when it is done."""
+    registered before it (their fds, threads and children stay). Here the whole unwinding is
+    :func:`uninterruptible`, and what arrived meanwhile is raised when it is done."""
 
-    def __exit__(self, *exc):
-        try:
-            with deferred_signals():
-                return super().__exit__(*exc)
-        except KeyboardInterrupt as late:
-            if self._exit_callbacks:  # it struck before the unwinding began: unwind, then let it through
-                with deferred_signals():
-                    super().__exit__(type(late), late, late.__traceback__)
-            raise
+    __exit__ = uninterruptible(ExitStack.__exit__)
