@@ -229,7 +229,7 @@ def test_ctrl_c_just_after_popen_takes_its_waitpid_lock_still_reaps_the_client()
 
 class _SignalAfterPop(list):
     """Stands in for an ExitStack's callback list: the first ``pop()`` runs the current SIGINT
-    handler, as a Ctrl-C arriving just then would at the check after the call, one bytecode before
+    handler, as a Ctrl-C arriving just then would at the check after the call, two lines before
     ``ExitStack.__exit__`` enters the ``try:`` around the callback it popped."""
 
     fired = False

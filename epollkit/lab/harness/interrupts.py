@@ -146,7 +146,7 @@ def uninterruptible(fn: Callable) -> Callable:
 
 class Teardown(ExitStack):
     """An ExitStack whose unwinding a signal cannot cut short. ``ExitStack.__exit__`` is Python code:
-    ``cb = self._exit_callbacks.pop()`` comes one bytecode before the ``try:`` around ``cb()``, so a
+    ``cb = self._exit_callbacks.pop()`` comes two lines before the ``try:`` around ``cb()``, so a
     KeyboardInterrupt landing there loses that callback and leaves the loop, skipping every one
     registered before it (their fds, threads and children stay). Here the whole unwinding is
     :func:`uninterruptible`, and what arrived meanwhile is raised when it is done."""
